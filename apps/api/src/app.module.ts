@@ -1,0 +1,42 @@
+import { DynamicModule, Module, Type } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { DenyByDefaultGuard } from '@app/common/auth';
+import { AppConfig, AppConfigModule } from '@app/common/config';
+import { AllExceptionsFilter, createValidationPipe, EnvelopeInterceptor } from '@app/common/http';
+import { AppLogger, LoggingModule } from '@app/common/logging';
+import { MailModule } from '@app/common/mail';
+import { MetricsModule } from '@app/common/metrics';
+import { RedisModule } from '@app/common/redis';
+import { DatabaseModule } from '@app/database';
+import { AuditModule } from './audit/audit.module';
+import { HealthModule } from './health/health.module';
+import { MetricsHttpModule } from './metrics/metrics-http.module';
+
+/** The whole service. Built from an explicit config so that tests can start several instances. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, logger: AppLogger, extraImports: Array<Type | DynamicModule> = []): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger),
+        MetricsModule,
+        RedisModule,
+        MailModule,
+        DatabaseModule,
+        AuditModule,
+        HealthModule,
+        MetricsHttpModule,
+        ...extraImports,
+      ],
+      providers: [
+        // Runs before every module's own guard: no route is reachable without a declared policy.
+        { provide: APP_GUARD, useClass: DenyByDefaultGuard },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+      ],
+    };
+  }
+}

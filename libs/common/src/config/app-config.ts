@@ -1,0 +1,223 @@
+import { createHash, createHmac } from 'node:crypto';
+import { resolve } from 'node:path';
+import { loadOrCreateDevSecrets } from './dev-secrets';
+import {
+  boolean,
+  ConfigError,
+  durationMs,
+  Env,
+  integer,
+  list,
+  read,
+  redactUrl,
+  trustProxy,
+  TrustProxy,
+  url,
+} from './env-parsers';
+
+/** The token types of the platform, each with its own signing secret. */
+export const TOKEN_TYPES = ['retailer', 'admin', 'portal', 'bridge', 'reactivate'] as const;
+/** The contract's token types plus `mfa`, the login challenge token (never an access token). */
+export type TokenType = (typeof TOKEN_TYPES)[number] | 'mfa';
+
+export const SECRET_VARIABLE: Record<(typeof TOKEN_TYPES)[number], string> = {
+  retailer: 'RETAILER_JWT_PRIVATE_KEY',
+  admin: 'ADMIN_JWT_PRIVATE_KEY',
+  portal: 'PORTAL_JWT_PRIVATE_KEY',
+  bridge: 'BRIDGE_JWT_PRIVATE_KEY',
+  reactivate: 'REACTIVATE_JWT_PRIVATE_KEY',
+};
+
+export interface SigningKey {
+  /** First 16 hex characters of SHA-256 over the secret's UTF-8 bytes (the contract's `kid`). */
+  kid: string;
+  secret: Buffer;
+}
+
+export interface KeySet {
+  current: SigningKey;
+  /** Accepted for verification only (`<TYPE>_JWT_PREVIOUS_KEYS`). */
+  previous: SigningKey[];
+}
+
+export interface AppConfig {
+  env: string;
+  isProduction: boolean;
+  http: {
+    port: number;
+    host: string;
+    publicBaseUrl: string;
+    corsOrigins: string[];
+    trustProxy: TrustProxy;
+    cookieSecure: boolean;
+    retailerAccessCookieName: string;
+    metricsToken?: string;
+  };
+  database: { url?: string; embedded: boolean; dataDir: string; poolSize: number; connectTimeoutMs: number };
+  redis: { url?: string; keyPrefix: string };
+  jwt: { issuer: string; keys: Record<TokenType, KeySet>; bridgeAllowedIssuers: string[] };
+  encryptionKey: Buffer;
+  auth: {
+    accessTokenTtlMs: number;
+    refreshTokenTtlMs: number;
+    sessionIdleTimeoutMs: number;
+    refreshReuseGraceMs: number;
+    maxSessionsPerUser: number;
+    loginMaxAttempts: number;
+    lockoutWindowMs: number;
+    bcryptCost: number;
+    passwordMinLength: number;
+    passwordRequireClasses: boolean;
+    resetLinkTtlMs: number;
+    magicLinkTtlMs: number;
+    inviteTtlMs: number;
+    mfaChallengeTtlMs: number;
+    apiKeyRotationGraceMs: number;
+    apiKeyDefaultExpiryDays: number;
+  };
+  mail: { smtpUrl?: string; from: string };
+  sso: { allowedRedirects: string[] };
+  log: { level: string };
+}
+
+export function deriveKid(secret: Buffer): string {
+  return createHash('sha256').update(secret).digest('hex').slice(0, 16);
+}
+
+function signingKey(secret: string): SigningKey {
+  const bytes = Buffer.from(secret, 'utf8');
+  return { kid: deriveKid(bytes), secret: bytes };
+}
+
+function parseEncryptionKey(raw: string): Buffer {
+  const candidates = [/^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : undefined, Buffer.from(raw, 'base64')];
+  const key = candidates.find((b) => b?.length === 32);
+  if (!key) throw new ConfigError('APP_ENCRYPTION_KEY', 'must be 32 bytes, written as 64 hex characters or base64');
+  return key;
+}
+
+/**
+ * Reads, validates and types the whole configuration from an environment. Without any
+ * configuration it describes a development instance: embedded Postgres and generated secrets in
+ * `./.data`. `NODE_ENV=production` refuses what is only safe for development.
+ */
+export function loadAppConfig(env: Env = process.env): AppConfig {
+  const nodeEnv = read(env, 'NODE_ENV') ?? 'development';
+  const isProduction = nodeEnv === 'production';
+  const dataDir = resolve(read(env, 'DATA_DIR') ?? './.data');
+  const databaseUrl = url(env, 'DATABASE_URL');
+
+  if (isProduction && !databaseUrl) {
+    throw new ConfigError('DATABASE_URL', 'is required in production (the embedded database is for development only)');
+  }
+
+  const needsGenerated = [...Object.values(SECRET_VARIABLE), 'APP_ENCRYPTION_KEY'].some((name) => !read(env, name));
+  const generated = !isProduction && needsGenerated ? loadOrCreateDevSecrets(dataDir) : {};
+  const secretOf = (name: string): string => {
+    const value = env[name] !== undefined && env[name] !== '' ? env[name]! : generated[name];
+    if (!value) throw new ConfigError(name, 'is required in production');
+    return value;
+  };
+
+  const keys = {} as Record<TokenType, KeySet>;
+  const seen = new Map<string, string>();
+  for (const type of TOKEN_TYPES) {
+    const name = SECRET_VARIABLE[type];
+    const secret = secretOf(name);
+    if (isProduction && Buffer.byteLength(secret, 'utf8') < 32) throw new ConfigError(name, 'must be at least 32 bytes');
+    const other = seen.get(secret);
+    if (other) throw new ConfigError(name, `must differ from ${other} (each token type has its own secret)`);
+    seen.set(secret, name);
+    const previousName = name.replace('_PRIVATE_KEY', '_PREVIOUS_KEYS');
+    keys[type] = { current: signingKey(secret), previous: list(env, previousName).map(signingKey) };
+  }
+
+  // The MFA challenge token gets its own key too. The contract names no variable for it, so
+  // unless MFA_JWT_PRIVATE_KEY is set it is derived from the retailer secret: a different key,
+  // so a challenge token can never verify as an access token.
+  const mfaSecret = read(env, 'MFA_JWT_PRIVATE_KEY');
+  const mfaBytes = mfaSecret
+    ? Buffer.from(mfaSecret, 'utf8')
+    : createHmac('sha256', keys.retailer.current.secret).update('mfa-challenge-token').digest();
+  keys.mfa = { current: { kid: deriveKid(mfaBytes), secret: mfaBytes }, previous: [] };
+
+  const encryptionRaw = secretOf('APP_ENCRYPTION_KEY');
+
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const publicBaseUrl = (url(env, 'PUBLIC_BASE_URL') ?? `http://localhost:${port || 3000}`).replace(/\/+$/, '');
+  const corsOrigins = list(env, 'CORS_ORIGINS');
+  for (const origin of corsOrigins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError('CORS_ORIGINS', `has "${origin}", which is not an origin like https://app.example.com`);
+    }
+  }
+
+  const cookieName = read(env, 'RETAILER_ACCESS_TOKEN_COOKIE_NAME') ?? 'retailer_access_token';
+  if (!/^[A-Za-z0-9_.-]+$/.test(cookieName)) {
+    throw new ConfigError('RETAILER_ACCESS_TOKEN_COOKIE_NAME', 'may use only letters, digits, _ . and -');
+  }
+
+  const smtpUrl = url(env, 'SMTP_URL');
+  const redisUrl = url(env, 'REDIS_URL');
+  const issuer = read(env, 'TOKEN_ISSUER') ?? 'retail-auth';
+
+  return {
+    env: nodeEnv,
+    isProduction,
+    http: {
+      port,
+      host: read(env, 'HOST') ?? '0.0.0.0',
+      publicBaseUrl,
+      corsOrigins,
+      trustProxy: trustProxy(env, 'TRUST_PROXY'),
+      cookieSecure: boolean(env, 'COOKIE_SECURE', true),
+      retailerAccessCookieName: cookieName,
+      metricsToken: read(env, 'METRICS_TOKEN'),
+    },
+    database: {
+      url: databaseUrl,
+      embedded: !databaseUrl,
+      dataDir,
+      poolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
+      connectTimeoutMs: durationMs(env, 'DATABASE_CONNECT_TIMEOUT', '5s'),
+    },
+    redis: { url: redisUrl, keyPrefix: read(env, 'REDIS_KEY_PREFIX') ?? 'auth:' },
+    jwt: { issuer, keys, bridgeAllowedIssuers: list(env, 'BRIDGE_ALLOWED_ISSUERS') },
+    encryptionKey: parseEncryptionKey(encryptionRaw),
+    auth: {
+      accessTokenTtlMs: durationMs(env, 'ACCESS_TOKEN_TTL', '1h'),
+      refreshTokenTtlMs: durationMs(env, 'REFRESH_TOKEN_TTL', '30d'),
+      sessionIdleTimeoutMs: durationMs(env, 'SESSION_IDLE_TIMEOUT', '24h'),
+      refreshReuseGraceMs: integer(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 3600) * 1000,
+      maxSessionsPerUser: integer(env, 'MAX_SESSIONS_PER_USER', 10, 1, 1000),
+      loginMaxAttempts: integer(env, 'LOGIN_MAX_ATTEMPTS', 5, 1, 1000),
+      lockoutWindowMs: durationMs(env, 'LOCKOUT_WINDOW', '15m'),
+      bcryptCost: integer(env, 'BCRYPT_COST', 12, 4, 31),
+      passwordMinLength: integer(env, 'PASSWORD_MIN_LENGTH', 12, 1, 72),
+      passwordRequireClasses: boolean(env, 'PASSWORD_REQUIRE_CLASSES', false),
+      resetLinkTtlMs: durationMs(env, 'RESET_LINK_TTL', '24h'),
+      magicLinkTtlMs: durationMs(env, 'MAGIC_LINK_TTL', '15m'),
+      inviteTtlMs: durationMs(env, 'INVITE_TTL', '7d'),
+      mfaChallengeTtlMs: durationMs(env, 'MFA_CHALLENGE_TTL', '5m'),
+      apiKeyRotationGraceMs: durationMs(env, 'API_KEY_ROTATION_GRACE', '24h'),
+      apiKeyDefaultExpiryDays: integer(env, 'API_KEY_DEFAULT_EXPIRY_DAYS', 90, 1, 3650),
+    },
+    mail: { smtpUrl, from: read(env, 'MAIL_FROM') ?? 'Retail Auth <no-reply@localhost>' },
+    sso: { allowedRedirects: list(env, 'SSO_ALLOWED_REDIRECTS') },
+    log: { level: read(env, 'LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info') },
+  };
+}
+
+/** A one-line description of where the instance keeps its state, safe to log. */
+export function describeConfig(config: AppConfig): string {
+  const db = config.database.url ? redactUrl(config.database.url) : `embedded PGlite in ${config.database.dataDir}`;
+  const redis = config.redis.url ? redactUrl(config.redis.url) : 'none (single-instance mode)';
+  const mail = config.mail.smtpUrl ? redactUrl(config.mail.smtpUrl) : 'printed to the log';
+  return `env=${config.env} database=${db} redis=${redis} mail=${mail}`;
+}

@@ -1,0 +1,51 @@
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** A URL-safe random string carrying `bytes` bytes of entropy. */
+export function randomToken(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+export function sha256Hex(value: string | Buffer): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+export function hmacSha256(key: Buffer | string, value: string | Buffer): Buffer {
+  return createHmac('sha256', key).update(value).digest();
+}
+
+/**
+ * Constant-time equality for secrets of any length: both sides are hashed first, so neither
+ * the content nor the length leaks through timing.
+ */
+export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb) && Buffer.byteLength(a) === Buffer.byteLength(b);
+}
+
+const GCM_VERSION = 'v1';
+
+/** AES-256-GCM with a random 96-bit IV; the result is `v1.<iv>.<tag>.<ciphertext>` in base64url. */
+export function encryptSecret(key: Buffer, plaintext: string, associatedData?: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  if (associatedData) cipher.setAAD(Buffer.from(associatedData, 'utf8'));
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  const tag = cipher.getAuthTag();
+  return [GCM_VERSION, iv.toString('base64url'), tag.toString('base64url'), ciphertext.toString('base64url')].join('.');
+}
+
+/** Reverses encryptSecret; throws when the key, associated data or ciphertext do not match. */
+export function decryptSecret(key: Buffer, sealed: string, associatedData?: string): string {
+  const [version, iv, tag, ciphertext] = sealed.split('.');
+  if (version !== GCM_VERSION || !iv || !tag || ciphertext === undefined) throw new Error('Not an encrypted value');
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  if (associatedData) decipher.setAAD(Buffer.from(associatedData, 'utf8'));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+}
+
+/** Emails are compared case-insensitively and trimmed (contract, Conventions). */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}

@@ -9,6 +9,8 @@ import {
   integer,
   list,
   read,
+  rate,
+  RateLimitRule,
   redactUrl,
   trustProxy,
   TrustProxy,
@@ -75,7 +77,18 @@ export interface AppConfig {
     apiKeyRotationGraceMs: number;
     apiKeyDefaultExpiryDays: number;
   };
-  mail: { smtpUrl?: string; from: string };
+  /** Per-IP and per-email limits besides the login lockout (`RATE_LIMIT_*`, written `N/duration`). */
+  rateLimits: {
+    loginPerIp: RateLimitRule;
+    registerPerIp: RateLimitRule;
+    forgotPerIp: RateLimitRule;
+    forgotPerEmail: RateLimitRule;
+    magicLinkPerIp: RateLimitRule;
+    magicLinkPerEmail: RateLimitRule;
+    mfaPerIp: RateLimitRule;
+    otpSendPerEmail: RateLimitRule;
+  };
+  mail: { smtpUrl?: string; from: string; pollIntervalMs: number };
   sso: { allowedRedirects: string[] };
   log: { level: string };
 }
@@ -208,7 +221,21 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       apiKeyRotationGraceMs: durationMs(env, 'API_KEY_ROTATION_GRACE', '24h'),
       apiKeyDefaultExpiryDays: integer(env, 'API_KEY_DEFAULT_EXPIRY_DAYS', 90, 1, 3650),
     },
-    mail: { smtpUrl, from: read(env, 'MAIL_FROM') ?? 'Retail Auth <no-reply@localhost>' },
+    rateLimits: {
+      loginPerIp: rate(env, 'RATE_LIMIT_LOGIN_IP', '100/15m'),
+      registerPerIp: rate(env, 'RATE_LIMIT_REGISTER_IP', '20/1h'),
+      forgotPerIp: rate(env, 'RATE_LIMIT_FORGOT_IP', '20/15m'),
+      forgotPerEmail: rate(env, 'RATE_LIMIT_FORGOT_EMAIL', '5/1h'),
+      magicLinkPerIp: rate(env, 'RATE_LIMIT_MAGIC_LINK_IP', '20/15m'),
+      magicLinkPerEmail: rate(env, 'RATE_LIMIT_MAGIC_LINK_EMAIL', '5/15m'),
+      mfaPerIp: rate(env, 'RATE_LIMIT_MFA_IP', '50/15m'),
+      otpSendPerEmail: rate(env, 'RATE_LIMIT_OTP_SEND_EMAIL', '5/15m'),
+    },
+    mail: {
+      smtpUrl,
+      from: read(env, 'MAIL_FROM') ?? 'Retail Auth <no-reply@localhost>',
+      pollIntervalMs: durationMs(env, 'MAIL_POLL_INTERVAL', '1s'),
+    },
     sso: { allowedRedirects: list(env, 'SSO_ALLOWED_REDIRECTS') },
     log: { level: read(env, 'LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info') },
   };

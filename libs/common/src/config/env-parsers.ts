@@ -111,3 +111,19 @@ export function trustProxy(env: Env, name: string): TrustProxy {
   }
   return entries;
 }
+
+export interface RateLimitRule {
+  points: number;
+  durationMs: number;
+}
+
+/** A rate written `N/duration`, e.g. `100/15m`: at most N events per window. */
+export function rate(env: Env, name: string, fallback: string): RateLimitRule {
+  const raw = read(env, name) ?? fallback;
+  const match = /^\s*(\d+)\s*\/\s*(.+)$/.exec(raw);
+  const durationMs = match ? parseDuration(match[2]) : undefined;
+  if (!match || durationMs === undefined || Number(match[1]) < 1) {
+    throw new ConfigError(name, `must be a rate like 100/15m (got "${raw}")`);
+  }
+  return { points: Number(match[1]), durationMs };
+}

@@ -1,13 +1,20 @@
 import { ApiKey } from './api-key.entity';
 import { AuditLog } from './audit-log.entity';
+import { MailOutbox } from './mail-outbox.entity';
+import { OneTimeToken } from './one-time-token.entity';
 import { Retailer } from './retailer.entity';
+import { RevokedToken } from './revoked-token.entity';
+import { Session } from './session.entity';
 import { User } from './user.entity';
 
-export { ApiKey, AuditLog, Retailer, User };
+export { ApiKey, AuditLog, MailOutbox, OneTimeToken, Retailer, RevokedToken, Session, User };
 export type { ApiKeyType } from './api-key.entity';
 export type { AuditActorType, AuditStatus } from './audit-log.entity';
+export type { MailStatus } from './mail-outbox.entity';
+export type { OneTimeTokenPurpose } from './one-time-token.entity';
 export type { RetailerStatus } from './retailer.entity';
+export type { SessionAuthMethod } from './session.entity';
 export type { UserStatus } from './user.entity';
 
 /** Every entity of the service; the data source and the TypeORM CLI both use this list. */
-export const ENTITIES = [Retailer, User, ApiKey, AuditLog];
+export const ENTITIES = [Retailer, User, ApiKey, AuditLog, Session, RevokedToken, OneTimeToken, MailOutbox];

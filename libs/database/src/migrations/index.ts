@@ -1,4 +1,5 @@
 import { InitialSchema1764140000000 } from './1764140000000-InitialSchema';
+import { RetailerSessions1795683669374 } from './1795683669374-RetailerSessions';
 
 /** Every migration, in order. New migrations are appended here (and generated into this folder). */
-export const MIGRATIONS = [InitialSchema1764140000000];
+export const MIGRATIONS = [InitialSchema1764140000000, RetailerSessions1795683669374];

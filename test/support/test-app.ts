@@ -17,6 +17,11 @@ export const TEST_SECRETS: Env = {
 export const hasRedis = (): boolean => Boolean(process.env.E2E_REDIS_URL);
 export const onRealPostgres = (): boolean => process.env.E2E_DATABASE_KIND === 'postgres';
 
+/** Env for a test that measures a rate limit: its own Redis key prefix, so no other test's counts leak in. */
+export function isolatedLimits(env: Env): Env {
+  return { REDIS_KEY_PREFIX: `auth-e2e:${process.env.E2E_RUN_ID}:${Math.random().toString(36).slice(2, 10)}:`, ...env };
+}
+
 export interface TestInstance {
   app: NestExpressApplication;
   config: AppConfig;
@@ -51,6 +56,15 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Test
     COOKIE_SECURE: 'false',
     LOG_LEVEL: 'info',
     PUBLIC_BASE_URL: 'http://dashboard.test',
+    // Every test request comes from 127.0.0.1 and the run shares one Redis prefix: per-IP limits
+    // are opened wide here, and a test of a limit sets it low under a prefix of its own
+    // (isolatedLimits()).
+    ...Object.fromEntries(
+      ['LOGIN_IP', 'REGISTER_IP', 'FORGOT_IP', 'FORGOT_EMAIL', 'MAGIC_LINK_IP', 'MAGIC_LINK_EMAIL', 'MFA_IP', 'OTP_SEND_EMAIL'].map((n) => [
+        `RATE_LIMIT_${n}`,
+        '100000/1m',
+      ]),
+    ),
     ...TEST_SECRETS,
     ...options.env,
   };

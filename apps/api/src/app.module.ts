@@ -8,9 +8,17 @@ import { MailModule } from '@app/common/mail';
 import { MetricsModule } from '@app/common/metrics';
 import { RedisModule } from '@app/common/redis';
 import { DatabaseModule } from '@app/database';
+import { AuditLogController } from './audit/audit-log.controller';
 import { AuditModule } from './audit/audit.module';
 import { HealthModule } from './health/health.module';
+import { MailOutboxModule } from './mail/mail-outbox.module';
 import { MetricsHttpModule } from './metrics/metrics-http.module';
+import { OneTimeTokensModule } from './one-time-tokens/one-time-tokens.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { RetailerModule } from './retailer/retailer.module';
+import { SessionsModule } from './sessions/sessions.module';
+import { TokensModule } from './tokens/tokens.module';
+import { PasswordsModule } from '@app/common/passwords';
 
 /** The whole service. Built from an explicit config so that tests can start several instances. */
 @Module({})
@@ -28,8 +36,16 @@ export class AppModule {
         AuditModule,
         HealthModule,
         MetricsHttpModule,
+        PasswordsModule,
+        MailOutboxModule,
+        RateLimitModule,
+        OneTimeTokensModule,
+        TokensModule,
+        SessionsModule,
+        RetailerModule,
         ...extraImports,
       ],
+      controllers: [AuditLogController],
       providers: [
         // Runs before every module's own guard: no route is reachable without a declared policy.
         { provide: APP_GUARD, useClass: DenyByDefaultGuard },

@@ -6,4 +6,5 @@ export * from './http';
 export * from './logging';
 export * from './mail';
 export * from './metrics';
+export * from './passwords';
 export * from './redis';

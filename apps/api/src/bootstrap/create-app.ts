@@ -9,6 +9,7 @@ import { jsonBody, requestTracking } from '@app/common/http';
 import { AppLogger, createLogger, NestPinoLogger } from '@app/common/logging';
 import { MetricsService } from '@app/common/metrics';
 import { AppModule } from '../app.module';
+import { AuthContext } from '../tokens/auth-context';
 
 export const API_PREFIX = 'api/v1';
 
@@ -43,6 +44,7 @@ export async function createApp(
   });
   app.use(cookieParser());
   app.use(jsonBody(logger, metrics, RAW_BODY_PATHS));
+  app.use(app.get(AuthContext).middleware());
   app.setGlobalPrefix(API_PREFIX);
 
   const document = SwaggerModule.createDocument(

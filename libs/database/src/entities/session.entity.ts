@@ -47,7 +47,8 @@ export class Session {
   @Column({ name: 'access_jti', type: 'uuid' })
   accessJti: string;
 
-  @Column({ name: 'access_issued_at', type: 'integer' })
+  /** Epoch seconds (bigint: past 2038). */
+  @Column({ name: 'access_issued_at', type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | null) => (v === null ? v : Number(v)) } })
   accessIssuedAt: number;
 
   @Column({ name: 'auth_method', type: 'varchar', length: 20 })

@@ -1,0 +1,45 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import type { Request } from 'express';
+import { Strategy } from 'passport-jwt';
+import { APP_CONFIG, AppConfig } from '@app/common/config';
+import { ApiError, ErrorCode } from '@app/common/errors';
+import { RevocationService } from '../sessions/revocation.service';
+import { assertCsrf } from '../tokens/csrf';
+import { assertCommonClaims, jwtStrategyOptions } from '../tokens/jwt-strategy';
+import { TokenService } from '../tokens/token.service';
+import { RetailerPrincipal } from './retailer-principal';
+
+@Injectable()
+export class RetailerJwtStrategy extends PassportStrategy(Strategy, 'retailer-jwt') {
+  constructor(
+    tokens: TokenService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly revocation: RevocationService,
+  ) {
+    super(jwtStrategyOptions(tokens.keys, config, { types: ['retailer'], audience: 'retailer', cookieName: (c) => c.http.retailerAccessCookieName }));
+  }
+
+  /** Cheap: the revocation check is an in-memory lookup (see RevocationService), no database. */
+  validate(req: Request, payload: Record<string, unknown>): RetailerPrincipal {
+    const revocation = req.authContext?.revocation ?? this.revocation;
+    assertCommonClaims(payload, (req.authContext?.config ?? this.config).jwt.issuer);
+    const { sub, uid, sid, role, perms } = payload;
+    if (typeof sub !== 'string' || typeof uid !== 'string' || typeof sid !== 'string' || typeof role !== 'string' || !Array.isArray(perms)) {
+      throw new ApiError(ErrorCode.TOKEN_INVALID);
+    }
+    // An `act` claim inside a retailer token means nothing: only admin tokens impersonate.
+    if (revocation.isRevoked(payload)) throw new ApiError(ErrorCode.TOKEN_REVOKED);
+    assertCsrf(req);
+    return {
+      kind: 'retailer',
+      retailerId: sub,
+      userId: uid,
+      sessionId: sid,
+      role,
+      permissions: perms.filter((p): p is string => typeof p === 'string'),
+      jti: payload.jti as string,
+      exp: payload.exp as number,
+    };
+  }
+}

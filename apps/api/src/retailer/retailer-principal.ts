@@ -1,0 +1,17 @@
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+
+/** The caller of a RetailerAuthGuard route, as its token says. */
+export interface RetailerPrincipal {
+  kind: 'retailer';
+  retailerId: string;
+  userId: string;
+  sessionId: string;
+  role: string;
+  permissions: string[];
+  jti: string;
+  /** seconds since epoch */
+  exp: number;
+}
+
+/** Reads the authenticated principal placed on the request by the route's guard. */
+export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: ExecutionContext) => ctx.switchToHttp().getRequest().user);

@@ -1,0 +1,130 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { AuthPolicyOf, Public } from '@app/common/auth';
+import { ApiError, ErrorCode } from '@app/common/errors';
+import { requestContext } from '@app/common/http';
+import { assertCsrf } from '../tokens/csrf';
+import { ChangePasswordDto, ForgotPasswordDto, LoginDto, RefreshDto, RegisterDto, ResetPasswordDto } from './dto/auth.dto';
+import { RefreshAuthGuard } from './refresh-auth.guard';
+import { RetailerAuth } from './retailer-auth.decorator';
+import { RetailerAuthService, SignedIn } from './retailer-auth.service';
+import { CurrentPrincipal, RetailerPrincipal } from './retailer-principal';
+import { publicUser } from './retailer-views';
+import { REFRESH_COOKIE, SessionCookies } from './session-cookies';
+
+const NO_REFERRER = 'no-referrer';
+
+@ApiTags('auth')
+@Controller('auth')
+export class RetailerController {
+  constructor(
+    private readonly auth: RetailerAuthService,
+    private readonly cookies: SessionCookies,
+  ) {}
+
+  @Post('register')
+  @Public()
+  @ApiOperation({ summary: 'Create a retailer and its owner' })
+  register(@Body() dto: RegisterDto, @Req() req: Request) {
+    return this.auth.register(dto, requestContext(req));
+  }
+
+  @Post('login')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Sign in with email and password' })
+  async login(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    return this.signedIn(await this.auth.login(dto, requestContext(req)), res);
+  }
+
+  @Post('refresh')
+  @AuthPolicyOf('retailer-refresh', UseGuards(RefreshAuthGuard))
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Rotate the refresh token (body or cookie), or extend the session of a live access token' })
+  async refresh(@Body() dto: RefreshDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    const ctx = requestContext(req);
+    if (dto.refreshToken !== undefined) return this.signedIn(await this.auth.refresh(dto.refreshToken, ctx), res);
+    const cookie = (req.cookies as Record<string, string> | undefined)?.[REFRESH_COOKIE];
+    if (cookie) {
+      // A cookie-sent refresh token is a cookie-authenticated unsafe request.
+      req.authSource = 'cookie';
+      assertCsrf(req);
+      return this.signedIn(await this.auth.refresh(cookie, ctx), res);
+    }
+    const principal = req.user as RetailerPrincipal | undefined;
+    if (!principal) throw new ApiError(ErrorCode.TOKEN_MISSING);
+    return this.signedIn(await this.auth.extend(principal, ctx), res);
+  }
+
+  @Post('logout')
+  @RetailerAuth()
+  @HttpCode(200)
+  async logout(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    await this.auth.logout(principal, requestContext(req));
+    this.cookies.clear(res);
+    return { loggedOut: true };
+  }
+
+  @Get('me')
+  @RetailerAuth()
+  me(@CurrentPrincipal() principal: RetailerPrincipal) {
+    return this.auth.me(principal);
+  }
+
+  @Get('sessions')
+  @RetailerAuth()
+  sessions(@CurrentPrincipal() principal: RetailerPrincipal) {
+    return this.auth.listSessions(principal);
+  }
+
+  @Delete('sessions/:id')
+  @RetailerAuth()
+  async revokeSession(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {
+    await this.auth.revokeSession(principal, id, requestContext(req));
+    return { revoked: true };
+  }
+
+  @Delete('sessions')
+  @RetailerAuth()
+  revokeOtherSessions(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: Request) {
+    return this.auth.revokeOtherSessions(principal, requestContext(req));
+  }
+
+  @Post('password/forgot')
+  @Public()
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Email a single-use reset link (the same answer for unknown emails)' })
+  async forgot(@Body() dto: ForgotPasswordDto, @Req() req: Request) {
+    await this.auth.forgotPassword(dto.email, requestContext(req));
+    return { message: 'If an account exists for this email, a reset link is on its way.' };
+  }
+
+  @Post('password/reset')
+  @Public()
+  @HttpCode(200)
+  async reset(@Body() dto: ResetPasswordDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    res.setHeader('Referrer-Policy', NO_REFERRER);
+    await this.auth.resetPassword(dto, requestContext(req));
+    return { passwordReset: true };
+  }
+
+  @Post('password/change')
+  @RetailerAuth()
+  @HttpCode(200)
+  async change(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: ChangePasswordDto, @Req() req: Request) {
+    await this.auth.changePassword(principal, dto, requestContext(req));
+    return { passwordChanged: true };
+  }
+
+  private signedIn({ issued, user }: SignedIn, res: Response) {
+    this.cookies.set(res, issued);
+    return {
+      token: issued.access.token,
+      expiresAt: issued.access.expiresAt,
+      refreshToken: issued.refreshToken,
+      refreshExpiresAt: issued.refreshExpiresAt,
+      user: publicUser(user),
+    };
+  }
+}

@@ -1,0 +1,34 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { APP_CONFIG, AppConfig } from '@app/common/config';
+import { RevocationService } from '../sessions/revocation.service';
+import { TokenService } from './token.service';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    authContext?: AuthContext;
+  }
+}
+
+/**
+ * What a passport strategy needs from its own instance of the service (keys, config,
+ * revocations), carried on the request. Passport keeps one global registry of strategies per
+ * process, so with two instances in one process (the end-to-end tests) the strategy object
+ * that runs may belong to the other instance; reading these from the request keeps each
+ * instance's checks its own. In production (one instance per process) it changes nothing.
+ */
+@Injectable()
+export class AuthContext {
+  constructor(
+    readonly tokens: TokenService,
+    readonly revocation: RevocationService,
+    @Inject(APP_CONFIG) readonly config: AppConfig,
+  ) {}
+
+  middleware() {
+    return (req: Request, _res: Response, next: NextFunction) => {
+      req.authContext = this;
+      next();
+    };
+  }
+}

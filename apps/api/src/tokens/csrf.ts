@@ -1,0 +1,27 @@
+import type { Request, Response } from 'express';
+import { randomToken, safeEqual } from '@app/common/crypto';
+import { ApiError, ErrorCode } from '@app/common/errors';
+
+export const CSRF_COOKIE = 'csrf_token';
+export const CSRF_HEADER = 'x-csrf-token';
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Double-submit CSRF check: a cookie-authenticated unsafe request must echo the non-HttpOnly
+ * `csrf_token` cookie in `X-CSRF-Token`. A cross-site page can make the browser send the
+ * cookies but cannot read them to set the header. Bearer requests are exempt.
+ */
+export function assertCsrf(req: Request): void {
+  if (req.authSource !== 'cookie' || !UNSAFE.has(req.method)) return;
+  const cookie = (req.cookies as Record<string, string> | undefined)?.[CSRF_COOKIE];
+  const header = req.headers[CSRF_HEADER];
+  if (typeof cookie !== 'string' || !cookie || typeof header !== 'string' || !safeEqual(cookie, header)) {
+    throw new ApiError(ErrorCode.CSRF_FAILED);
+  }
+}
+
+export function issueCsrfCookie(res: Response, secure: boolean, maxAgeMs: number): string {
+  const token = randomToken(24);
+  res.cookie(CSRF_COOKIE, token, { httpOnly: false, sameSite: 'lax', secure, path: '/', maxAge: maxAgeMs });
+  return token;
+}

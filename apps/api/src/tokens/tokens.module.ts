@@ -1,0 +1,12 @@
+import { Global, Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { AuthContext } from './auth-context';
+import { TokenService } from './token.service';
+
+@Global()
+@Module({
+  imports: [JwtModule.register({})],
+  providers: [TokenService, AuthContext],
+  exports: [TokenService, AuthContext],
+})
+export class TokensModule {}

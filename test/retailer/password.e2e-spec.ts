@@ -2,8 +2,9 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { login, registerOwner, STRONG_PASSWORD, uniqueEmail } from '../factories/retailer.factory';
-import { TestMailbox } from '../support/mailbox';
+import type { TestMailbox } from '../support/mailbox';
 import { isolatedLimits, startInstance, TestInstance } from '../support/test-app';
+import { useMailingInstance } from '../support/with-mailbox';
 
 const NEW_PASSWORD = 'a brand new passphrase 77';
 
@@ -14,16 +15,10 @@ function tokenOf(link: string): string {
 }
 
 describe('password recovery', () => {
+  const env = useMailingInstance();
   let mailbox: TestMailbox;
   let instance: TestInstance;
-  beforeAll(async () => {
-    mailbox = await TestMailbox.start();
-    instance = await startInstance({ env: { SMTP_URL: mailbox.url, MAIL_POLL_INTERVAL: '200ms' } });
-  });
-  afterAll(async () => {
-    await instance?.close();
-    await mailbox?.stop();
-  });
+  beforeAll(() => ({ instance, mailbox } = env()));
 
   function requestReset(email: string, host = 'evil.example') {
     return request(instance.http).post('/api/v1/auth/password/forgot').set('Host', host).set('X-Forwarded-Host', host).send({ email });
@@ -123,16 +118,10 @@ describe('password recovery', () => {
 });
 
 describe('password change', () => {
+  const env = useMailingInstance();
   let mailbox: TestMailbox;
   let instance: TestInstance;
-  beforeAll(async () => {
-    mailbox = await TestMailbox.start();
-    instance = await startInstance({ env: { SMTP_URL: mailbox.url, MAIL_POLL_INTERVAL: '200ms' } });
-  });
-  afterAll(async () => {
-    await instance?.close();
-    await mailbox?.stop();
-  });
+  beforeAll(() => ({ instance, mailbox } = env()));
 
   it('changes the password, keeps the current session and signs out the others', async () => {
     const owner = await registerOwner(instance);

@@ -4,6 +4,7 @@ import request, { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { cookieValue, login, LoggedIn, registerOwner, RegisteredOwner, STRONG_PASSWORD } from '../factories/retailer.factory';
 import { hasRedis, startInstance, TestInstance } from '../support/test-app';
+import { startWithMailbox } from '../support/with-mailbox';
 
 /**
  * Retailer sessions as a user (and the user's other tabs and devices) sees them: refresh-token
@@ -589,5 +590,21 @@ describe('session cap (MAX_SESSIONS_PER_USER=3)', () => {
     expect(alive).toHaveLength(3);
     const listed = await listSessions(instance, alive[0].token);
     expect(listed.body.data).toHaveLength(3);
+  });
+});
+
+describe('reuse detection tells the user', () => {
+  it('mails the user when a rotated refresh token comes back', async () => {
+    const { instance, mailbox, close } = await startWithMailbox({ env: { ...BASE_ENV, REFRESH_REUSE_GRACE_SECONDS: '0' } });
+    try {
+      const owner = await registerOwner(instance);
+      const session = await login(instance, owner.email);
+      expectWorks(await refresh(instance, session.refreshToken));
+      expectError(await refresh(instance, session.refreshToken), 401, 'TOKEN_REVOKED');
+      const mail = await mailbox.waitFor(owner.email, { subject: /signed out for your safety/i });
+      expect(mail.text).not.toContain(session.refreshToken);
+    } finally {
+      await close();
+    }
   });
 });

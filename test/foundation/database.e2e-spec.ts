@@ -2,7 +2,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditLog } from '@app/database';
 import { AuditService } from '../../apps/api/src/audit/audit.service';
-import { onRealPostgres, startInstance, TestInstance } from '../support/test-app';
+import { startInstance, TestInstance } from '../support/test-app';
 
 describe('database schema and audit log', () => {
   let instance: TestInstance;
@@ -20,8 +20,7 @@ describe('database schema and audit log', () => {
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
   });
 
-  // Skipped on the embedded PGlite (one connection: a second instance cannot share it).
-  (onRealPostgres() ? it : it.skip)('runs migrations at start idempotently: a second instance on the same database starts', async () => {
+  it('runs migrations at start idempotently: a second instance on the same database starts', async () => {
     const second = await startInstance();
     await second.close();
   });

@@ -14,7 +14,7 @@ import { RateLimitModule } from '../../apps/api/src/rate-limit/rate-limit.module
 import { RateLimitService } from '../../apps/api/src/rate-limit/rate-limit.service';
 import { hostPort } from '../support/services';
 import { TcpProxy } from '../support/tcp-proxy';
-import { hasRedis, onRealPostgres, startInstance, TestInstance } from '../support/test-app';
+import { hasRedis, startInstance, TestInstance } from '../support/test-app';
 
 /** What a login route and a forgot-password route will do with the service, over real HTTP. */
 @Controller('rate-limit-probe')
@@ -92,9 +92,6 @@ const backends = [
   { name: 'Postgres (no Redis)', redis: false },
 ];
 
-// The embedded PGlite of a run without a Postgres server serves one connection at a time, so two
-// instances cannot share it (the foundation's two-instance test has the same limit).
-const describeTwoInstances = onRealPostgres() ? describe : describe.skip; // reason: embedded PGlite
 
 describe.each(backends)('lockout and rate limits on $name', ({ redis }) => {
   let a: TestInstance;
@@ -197,7 +194,7 @@ describe.each(backends)('lockout and rate limits on $name', ({ redis }) => {
     await forgot(uniqueIp()).expect(200);
   });
 
-  describeTwoInstances('across two instances', () => {
+  describe('across two instances', () => {
     let b: TestInstance;
     let limitsB: RateLimitService;
     beforeAll(async () => {

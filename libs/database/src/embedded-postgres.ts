@@ -20,7 +20,9 @@ export class EmbeddedPostgres {
     const dir = join(this.dataDir, 'pglite');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const db = await PGlite.create(dir);
-    const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1' });
+    // Several clients may connect (the CLI next to a running service, or two instances in the
+    // tests); pglite-socket queues their messages onto the one PGlite session.
+    const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 16 });
     await server.start();
     const address = (server as unknown as { server: { address(): { port: number } } }).server.address();
     this.db = db;

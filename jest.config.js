@@ -3,7 +3,7 @@
  * (a database created for the run) and Redis. @nestjs 12 is ESM-only: @swc/jest compiles it
  * (and the few other ESM dependencies) to CommonJS for the test runtime (see STACK.md).
  */
-const esm = ['@nestjs', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', 'nodemailer', 'uuid'];
+const esm = ['@nestjs', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', 'nodemailer', 'uuid', '@scure', '@noble', '@otplib', 'otplib'];
 const transform = {
   '^.+\\.(t|j)sx?$': [
     '@swc/jest',

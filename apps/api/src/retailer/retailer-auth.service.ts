@@ -14,6 +14,7 @@ import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { permissionsOfRole } from '../roles/permissions';
 import { IssuedSession, SessionService } from '../sessions/session.service';
 import { ChangePasswordDto, LoginDto, RegisterDto, ResetPasswordDto } from './dto/auth.dto';
+import { MfaChallengeAnswer, MfaService } from './mfa/mfa.service';
 import { RetailerPrincipal } from './retailer-principal';
 import { retailerMails } from './retailer-mails';
 import { publicRetailer, publicUser } from './retailer-views';
@@ -43,6 +44,7 @@ export class RetailerAuthService {
     private readonly audit: AuditService,
     private readonly oneTime: OneTimeTokenService,
     private readonly mail: MailOutboxService,
+    private readonly mfa: MfaService,
   ) {}
 
   /** UserRegistersWithPasswordUseCase: the retailer and its owner, in one transaction. */
@@ -82,7 +84,7 @@ export class RetailerAuthService {
     }
   }
 
-  async login(dto: LoginDto, ctx: RequestContext): Promise<SignedIn> {
+  async login(dto: LoginDto, ctx: RequestContext): Promise<SignedIn | MfaChallengeAnswer> {
     const email = normalizeEmail(dto.email);
     await this.limits.consume('loginPerIp', ctx.ip);
     await this.limits.assertLoginAllowed(email).catch(async (err) => {
@@ -106,12 +108,14 @@ export class RetailerAuthService {
       );
       throw new ApiError(ErrorCode.ACCOUNT_SUSPENDED);
     }
-    await this.limits.recordLoginSuccess(email);
     if (this.passwords.needsRehash(user.passwordHash!)) {
       // The configured cost changed since this hash was made: upgrade it while we know the password.
       user.passwordHash = await this.passwords.hash(dto.password);
       await this.dataSource.getRepository(User).update({ id: user.id }, { passwordHash: user.passwordHash });
     }
+    // The failure counter is cleared only when the whole sign-in succeeds (after the second factor).
+    if (this.mfa.hasFactor(user)) return this.mfa.startChallenge(user, 'password', ctx);
+    await this.limits.recordLoginSuccess(email);
     return this.completeSignIn(user, 'password', ctx);
   }
 

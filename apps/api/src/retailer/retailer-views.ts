@@ -8,6 +8,7 @@ export function publicUser(user: User) {
     role: user.role,
     retailerId: user.retailerId,
     status: user.status,
+    mfa: { totp: Boolean(user.totpEnabledAt), emailOtp: Boolean(user.emailOtpEnabledAt) },
     lastLoginAt: user.lastLoginAt?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
   };

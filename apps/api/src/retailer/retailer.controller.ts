@@ -10,7 +10,6 @@ import { RefreshAuthGuard } from './refresh-auth.guard';
 import { RetailerAuth } from './retailer-auth.decorator';
 import { RetailerAuthService, SignedIn } from './retailer-auth.service';
 import { CurrentPrincipal, RetailerPrincipal } from './retailer-principal';
-import { publicUser } from './retailer-views';
 import { REFRESH_COOKIE, SessionCookies } from './session-cookies';
 
 const NO_REFERRER = 'no-referrer';
@@ -35,7 +34,9 @@ export class RetailerController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Sign in with email and password' })
   async login(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    return this.signedIn(await this.auth.login(dto, requestContext(req)), res);
+    const outcome = await this.auth.login(dto, requestContext(req));
+    // With a second factor on, the answer is the challenge (200, no cookies yet).
+    return 'mfaRequired' in outcome ? outcome : this.signedIn(outcome, res);
   }
 
   @Post('refresh')
@@ -117,14 +118,7 @@ export class RetailerController {
     return { passwordChanged: true };
   }
 
-  private signedIn({ issued, user }: SignedIn, res: Response) {
-    this.cookies.set(res, issued);
-    return {
-      token: issued.access.token,
-      expiresAt: issued.access.expiresAt,
-      refreshToken: issued.refreshToken,
-      refreshExpiresAt: issued.refreshExpiresAt,
-      user: publicUser(user),
-    };
+  private signedIn(result: SignedIn, res: Response) {
+    return this.cookies.signedIn(res, result);
   }
 }

@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { CookieOptions, Response } from 'express';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
+import { User } from '@app/database';
 import { IssuedSession } from '../sessions/session.service';
+import { publicUser } from './retailer-views';
 import { CSRF_COOKIE, issueCsrfCookie } from '../tokens/csrf';
 
 export const REFRESH_COOKIE = 'retailer_refresh_token';
@@ -21,6 +23,18 @@ export class SessionCookies {
     res.cookie(this.config.http.retailerAccessCookieName, issued.access.token, { ...this.base(), path: '/', maxAge: Math.max(0, issued.access.exp * 1000 - Date.now()) });
     res.cookie(REFRESH_COOKIE, issued.refreshToken, { ...this.base(), path: REFRESH_COOKIE_PATH, maxAge: refreshMs });
     issueCsrfCookie(res, this.config.http.cookieSecure, refreshMs);
+  }
+
+  /** Sets the cookies of a new sign-in and returns the contract's login body. */
+  signedIn(res: Response, { issued, user }: { issued: IssuedSession; user: User }) {
+    this.set(res, issued);
+    return {
+      token: issued.access.token,
+      expiresAt: issued.access.expiresAt,
+      refreshToken: issued.refreshToken,
+      refreshExpiresAt: issued.refreshExpiresAt,
+      user: publicUser(user),
+    };
   }
 
   clear(res: Response): void {

@@ -7,6 +7,6 @@ import { TokenService } from './token.service';
 @Module({
   imports: [JwtModule.register({})],
   providers: [TokenService, AuthContext],
-  exports: [TokenService, AuthContext],
+  exports: [TokenService, AuthContext, JwtModule],
 })
 export class TokensModule {}

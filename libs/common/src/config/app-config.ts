@@ -74,6 +74,9 @@ export interface AppConfig {
     magicLinkTtlMs: number;
     inviteTtlMs: number;
     mfaChallengeTtlMs: number;
+    emailOtpTtlMs: number;
+    /** The issuer shown by authenticator apps next to the account. */
+    totpIssuer: string;
     apiKeyRotationGraceMs: number;
     apiKeyDefaultExpiryDays: number;
   };
@@ -218,6 +221,8 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       magicLinkTtlMs: durationMs(env, 'MAGIC_LINK_TTL', '15m'),
       inviteTtlMs: durationMs(env, 'INVITE_TTL', '7d'),
       mfaChallengeTtlMs: durationMs(env, 'MFA_CHALLENGE_TTL', '5m'),
+      emailOtpTtlMs: durationMs(env, 'EMAIL_OTP_TTL', '10m'),
+      totpIssuer: read(env, 'TOTP_ISSUER') ?? 'Retail Analytics',
       apiKeyRotationGraceMs: durationMs(env, 'API_KEY_ROTATION_GRACE', '24h'),
       apiKeyDefaultExpiryDays: integer(env, 'API_KEY_DEFAULT_EXPIRY_DAYS', 90, 1, 3650),
     },

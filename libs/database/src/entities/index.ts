@@ -1,13 +1,15 @@
 import { ApiKey } from './api-key.entity';
 import { AuditLog } from './audit-log.entity';
+import { BackupCode } from './backup-code.entity';
 import { MailOutbox } from './mail-outbox.entity';
+import { MfaChallenge } from './mfa-challenge.entity';
 import { OneTimeToken } from './one-time-token.entity';
 import { Retailer } from './retailer.entity';
 import { RevokedToken } from './revoked-token.entity';
 import { Session } from './session.entity';
 import { User } from './user.entity';
 
-export { ApiKey, AuditLog, MailOutbox, OneTimeToken, Retailer, RevokedToken, Session, User };
+export { ApiKey, AuditLog, BackupCode, MailOutbox, MfaChallenge, OneTimeToken, Retailer, RevokedToken, Session, User };
 export type { ApiKeyType } from './api-key.entity';
 export type { AuditActorType, AuditStatus } from './audit-log.entity';
 export type { MailStatus } from './mail-outbox.entity';
@@ -17,4 +19,4 @@ export type { SessionAuthMethod } from './session.entity';
 export type { UserStatus } from './user.entity';
 
 /** Every entity of the service; the data source and the TypeORM CLI both use this list. */
-export const ENTITIES = [Retailer, User, ApiKey, AuditLog, Session, RevokedToken, OneTimeToken, MailOutbox];
+export const ENTITIES = [Retailer, User, ApiKey, AuditLog, Session, RevokedToken, OneTimeToken, MailOutbox, BackupCode, MfaChallenge];

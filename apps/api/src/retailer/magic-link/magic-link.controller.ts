@@ -1,0 +1,54 @@
+import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import type { Request, Response } from 'express';
+import { Public } from '@app/common/auth';
+import { requestContext } from '@app/common/http';
+import { SessionCookies } from '../session-cookies';
+import { MagicLinkService } from './magic-link.service';
+
+export class MagicLinkRequestDto {
+  @ApiProperty()
+  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
+  @IsEmail({}, { message: 'email must be an email address' })
+  @MaxLength(320)
+  email: string;
+}
+
+export class MagicLinkVerifyDto {
+  @ApiProperty()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  token: string;
+}
+
+@ApiTags('auth')
+@Controller('auth/magic-link')
+export class MagicLinkController {
+  constructor(
+    private readonly links: MagicLinkService,
+    private readonly cookies: SessionCookies,
+  ) {}
+
+  @Post()
+  @Public()
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Email a single-use sign-in link (the same answer for unknown emails)' })
+  async request(@Body() dto: MagicLinkRequestDto, @Req() req: Request) {
+    await this.links.request(dto.email, requestContext(req));
+    return { message: 'If an account exists for this email, a sign-in link is on its way.' };
+  }
+
+  @Post('verify')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Sign in with the link token (or get the MFA challenge)' })
+  async verify(@Body() dto: MagicLinkVerifyDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    // The page that consumed the link must not leak it in a Referer header.
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    const outcome = await this.links.verify(dto.token, requestContext(req));
+    return 'mfaRequired' in outcome ? outcome : this.cookies.signedIn(res, outcome);
+  }
+}

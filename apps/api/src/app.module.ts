@@ -8,6 +8,7 @@ import { MailModule } from '@app/common/mail';
 import { MetricsModule } from '@app/common/metrics';
 import { RedisModule } from '@app/common/redis';
 import { DatabaseModule } from '@app/database';
+import { ApiKeyModule } from './api-key/api-key.module';
 import { AuditLogController } from './audit/audit-log.controller';
 import { AuditModule } from './audit/audit.module';
 import { HealthModule } from './health/health.module';
@@ -43,6 +44,7 @@ export class AppModule {
         TokensModule,
         SessionsModule,
         RetailerModule,
+        ApiKeyModule,
         ...extraImports,
       ],
       controllers: [AuditLogController],

@@ -86,6 +86,7 @@ export class MfaService {
     if (!user.emailOtpEnabledAt) throw ApiError.validation([{ field: 'method', message: 'Email codes are not enabled for this account.' }]);
     await this.limits.consume('mfaPerIp', ctx.ip);
     await this.limits.consume('otpSendPerEmail', user.email);
+    await this.limits.assertLoginAllowed(user.email);
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     await this.dataSource.transaction(async (manager) => {
       await manager.getRepository(MfaChallenge).update(
@@ -106,16 +107,22 @@ export class MfaService {
     if (!this.methodsOf(user).includes(method)) {
       throw ApiError.validation([{ field: 'method', message: `Use one of: ${this.methodsOf(user).join(', ')}.` }]);
     }
+    // Reserve the attempt before checking the code, atomically: however many requests race on
+    // one challenge, at most MFA_MAX_ATTEMPTS codes are ever checked against it.
+    const reserved = await this.dataSource
+      .query(`UPDATE mfa_challenges SET attempts = attempts + 1 WHERE id = $1 AND closed_at IS NULL AND attempts < $2 RETURNING attempts`, [
+        challenge.id,
+        MFA_MAX_ATTEMPTS,
+      ])
+      .then(flattenRows);
+    if (!reserved.length) throw new ApiError(ErrorCode.TOKEN_INVALID, 'This sign-in challenge is no longer valid; sign in again.');
+    const attempts = Number(reserved[0].attempts);
     const ok = await this.checkCode(user, method, code, challenge);
     if (!ok) {
-      const rows = await this.dataSource.query(
-        `UPDATE mfa_challenges SET attempts = attempts + 1, closed_at = CASE WHEN attempts + 1 >= $2 THEN now() ELSE closed_at END
-          WHERE id = $1 AND closed_at IS NULL RETURNING attempts`,
-        [challenge.id, MFA_MAX_ATTEMPTS],
-      ).then(flattenRows);
+      if (attempts >= MFA_MAX_ATTEMPTS) await this.dataSource.query(`UPDATE mfa_challenges SET closed_at = now() WHERE id = $1 AND closed_at IS NULL`, [challenge.id]);
       await this.limits.recordLoginFailure(user.email);
       await this.audit.record(
-        { event: 'mfa_verify_failure', actorType: 'user', actorId: user.id, retailerId: user.retailerId, status: 'failure', reason: ErrorCode.MFA_INVALID_CODE, metadata: { method, attempts: rows[0]?.attempts } },
+        { event: 'mfa_verify_failure', actorType: 'user', actorId: user.id, retailerId: user.retailerId, status: 'failure', reason: ErrorCode.MFA_INVALID_CODE, metadata: { method, attempts } },
         ctx,
       );
       throw new ApiError(ErrorCode.MFA_INVALID_CODE);
@@ -140,6 +147,7 @@ export class MfaService {
 
   async enableTotp(principal: RetailerPrincipal, code: string, ctx: RequestContext): Promise<{ backupCodes: string[] }> {
     const user = await this.loadUser(principal.userId);
+    await this.assertMayTryCode(user, ctx);
     if (user.totpEnabledAt) throw new ApiError(ErrorCode.CONFLICT, 'TOTP is already on.');
     if (!user.totpPendingSecret) throw new ApiError(ErrorCode.CONFLICT, 'Start with POST /auth/mfa/totp/setup.');
     const step = await totp.verify(this.unseal(user.id, user.totpPendingSecret), code);
@@ -158,6 +166,7 @@ export class MfaService {
   async disableTotp(principal: RetailerPrincipal, code: string, ctx: RequestContext): Promise<void> {
     const user = await this.loadUser(principal.userId);
     if (!user.totpEnabledAt || !user.totpSecret) throw new ApiError(ErrorCode.CONFLICT, 'TOTP is not on.');
+    await this.assertMayTryCode(user, ctx);
     const ok = (await this.checkTotp(user, code)) || (await this.useBackupCode(user.id, code));
     if (!ok) await this.wrongEnrolmentCode(user, 'mfa_totp_disable_failure', ctx);
     await this.dataSource.transaction(async (manager) => {
@@ -172,6 +181,7 @@ export class MfaService {
   async regenerateBackupCodes(principal: RetailerPrincipal, code: string, ctx: RequestContext): Promise<{ backupCodes: string[] }> {
     const user = await this.loadUser(principal.userId);
     if (!user.totpEnabledAt || !user.totpSecret) throw new ApiError(ErrorCode.CONFLICT, 'Backup codes come with TOTP; turn it on first.');
+    await this.assertMayTryCode(user, ctx);
     if (!(await this.checkTotp(user, code))) await this.wrongEnrolmentCode(user, 'mfa_backup_codes_failure', ctx);
     const backupCodes = await this.dataSource.transaction(async (manager) => {
       const codes = await this.replaceBackupCodes(user.id, manager);
@@ -273,6 +283,12 @@ export class MfaService {
     await manager.getRepository(BackupCode).delete({ userId });
     await manager.getRepository(BackupCode).insert(codes.map((c) => ({ userId, codeHash: this.codeHash(userId, c.replace('-', '')), usedAt: null })));
     return codes;
+  }
+
+  /** Codes typed by a signed-in user obey the same limits as at sign-in (a stolen session gets no free guesses). */
+  private async assertMayTryCode(user: User, ctx: RequestContext): Promise<void> {
+    await this.limits.consume('mfaPerIp', ctx.ip);
+    await this.limits.assertLoginAllowed(user.email);
   }
 
   private async wrongEnrolmentCode(user: User, event: string, ctx: RequestContext): Promise<never> {

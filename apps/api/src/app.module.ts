@@ -17,7 +17,10 @@ import { MetricsHttpModule } from './metrics/metrics-http.module';
 import { OneTimeTokensModule } from './one-time-tokens/one-time-tokens.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RetailerModule } from './retailer/retailer.module';
+import { RolesModule } from './roles/roles.module';
 import { SessionsModule } from './sessions/sessions.module';
+import { SettingsModule } from './settings/settings.module';
+import { TeamModule } from './team/team.module';
 import { TokensModule } from './tokens/tokens.module';
 import { PasswordsModule } from '@app/common/passwords';
 
@@ -45,6 +48,9 @@ export class AppModule {
         SessionsModule,
         RetailerModule,
         ApiKeyModule,
+        RolesModule,
+        TeamModule,
+        SettingsModule,
         ...extraImports,
       ],
       controllers: [AuditLogController],

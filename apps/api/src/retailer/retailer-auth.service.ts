@@ -11,7 +11,7 @@ import { AuditService } from '../audit/audit.service';
 import { MailOutboxService } from '../mail/mail-outbox.service';
 import { OneTimeTokenService } from '../one-time-tokens/one-time-token.service';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
-import { permissionsOfRole } from '../roles/permissions';
+import { RoleResolver } from '../roles/role-resolver';
 import { IssuedSession, SessionService } from '../sessions/session.service';
 import { ChangePasswordDto, LoginDto, RegisterDto, ResetPasswordDto } from './dto/auth.dto';
 import { MfaChallengeAnswer, MfaService } from './mfa/mfa.service';
@@ -45,6 +45,7 @@ export class RetailerAuthService {
     private readonly oneTime: OneTimeTokenService,
     private readonly mail: MailOutboxService,
     private readonly mfa: MfaService,
+    private readonly roles: RoleResolver,
   ) {}
 
   /** UserRegistersWithPasswordUseCase: the retailer and its owner, in one transaction. */
@@ -182,7 +183,8 @@ export class RetailerAuthService {
   async me(principal: RetailerPrincipal) {
     const user = await this.dataSource.getRepository(User).findOne({ where: { id: principal.userId }, relations: { retailer: true } });
     if (!user || !user.retailer) throw new ApiError(ErrorCode.TOKEN_REVOKED);
-    return { user: publicUser(user), retailer: publicRetailer(user.retailer), role: user.role, permissions: permissionsOfRole(user.role) };
+    const { role, permissions } = await this.roles.resolve(user.retailerId, user.role);
+    return { user: publicUser(user), retailer: publicRetailer(user.retailer), role, permissions };
   }
 
   async listSessions(principal: RetailerPrincipal) {

@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { Strategy } from 'passport-jwt';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { ApiError, ErrorCode } from '@app/common/errors';
+import { RoleChangesService } from '../roles/role-changes.service';
 import { RevocationService } from '../sessions/revocation.service';
 import { assertCsrf } from '../tokens/csrf';
 import { assertCommonClaims, jwtStrategyOptions } from '../tokens/jwt-strategy';
@@ -16,11 +17,15 @@ export class RetailerJwtStrategy extends PassportStrategy(Strategy, 'retailer-jw
     tokens: TokenService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly revocation: RevocationService,
+    private readonly roleChanges: RoleChangesService,
   ) {
     super(jwtStrategyOptions(tokens.keys, config, { types: ['retailer'], audience: 'retailer', cookieName: (c) => c.http.retailerAccessCookieName }));
   }
 
-  /** Cheap: the revocation check is an in-memory lookup (see RevocationService), no database. */
+  /**
+   * Cheap: the revocation check and the recent role changes are in-memory lookups (see
+   * RevocationService, RoleChangesService), no database.
+   */
   validate(req: Request, payload: Record<string, unknown>): RetailerPrincipal {
     const revocation = req.authContext?.revocation ?? this.revocation;
     assertCommonClaims(payload, (req.authContext?.config ?? this.config).jwt.issuer);
@@ -30,14 +35,17 @@ export class RetailerJwtStrategy extends PassportStrategy(Strategy, 'retailer-jw
     }
     // An `act` claim inside a retailer token means nothing: only admin tokens impersonate.
     if (revocation.isRevoked(payload)) throw new ApiError(ErrorCode.TOKEN_REVOKED);
+    // A role changed (or the member removed) after this token was signed: the current role wins.
+    const override = (req.authContext?.roleChanges ?? this.roleChanges).lookup(uid);
+    if (override?.removed) throw new ApiError(ErrorCode.TOKEN_REVOKED);
     assertCsrf(req);
     return {
       kind: 'retailer',
       retailerId: sub,
       userId: uid,
       sessionId: sid,
-      role,
-      permissions: perms.filter((p): p is string => typeof p === 'string'),
+      role: override ? override.role : role,
+      permissions: override ? [...override.permissions] : perms.filter((p): p is string => typeof p === 'string'),
       jti: payload.jti as string,
       exp: payload.exp as number,
     };

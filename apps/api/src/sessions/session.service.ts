@@ -8,6 +8,7 @@ import { ApiError, ErrorCode } from '@app/common/errors';
 import type { RequestContext } from '@app/common/http';
 import { RevokedToken, Session, SessionAuthMethod, User } from '@app/database';
 import { permissionsOfRole } from '../roles/permissions';
+import { RoleResolver } from '../roles/role-resolver';
 import { IssuedToken, TokenService } from '../tokens/token.service';
 import { RefreshTokens } from './refresh-token';
 import { RevocationService } from './revocation.service';
@@ -29,6 +30,8 @@ export interface SessionSubject {
   id: string;
   retailerId: string;
   role: string;
+  /** The role's flattened permissions (RoleResolver); a predefined role's when absent. */
+  permissions?: string[];
 }
 
 /**
@@ -45,12 +48,14 @@ export class SessionService {
     private readonly tokens: TokenService,
     private readonly revocation: RevocationService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly roles: RoleResolver,
   ) {
     this.refreshTokens = new RefreshTokens(config.encryptionKey);
   }
 
   /** A new session for a user who just proved who they are; evicts the oldest beyond the cap. */
   async start(user: SessionSubject, method: SessionAuthMethod, ctx: Partial<RequestContext>): Promise<IssuedSession> {
+    const subject = await this.withPermissions(user);
     const now = new Date();
     const evicted: string[] = [];
     const issued = await this.dataSource.transaction(async (manager) => {
@@ -89,7 +94,7 @@ export class SessionService {
         revokeReason: null,
       });
       await manager.getRepository(Session).insert(session);
-      return { session, access: this.accessToken(session, user), refreshToken, refreshExpiresAt: session.refreshExpiresAt.toISOString() };
+      return { session, access: this.accessToken(session, subject), refreshToken, refreshExpiresAt: session.refreshExpiresAt.toISOString() };
     });
     if (evicted.length) await this.revocation.publish({ sessions: evicted });
     return issued;
@@ -239,7 +244,7 @@ export class SessionService {
   private accessToken(session: Session, subject: SessionSubject): IssuedToken {
     return this.tokens.sign(
       'retailer',
-      { sub: subject.retailerId, uid: subject.id, sid: session.id, role: subject.role, perms: permissionsOfRole(subject.role) },
+      { sub: subject.retailerId, uid: subject.id, sid: session.id, role: subject.role, perms: subject.permissions ?? permissionsOfRole(subject.role) },
       { ttlMs: this.config.auth.accessTokenTtlMs, iat: session.accessIssuedAt, jti: session.accessJti },
     );
   }
@@ -254,7 +259,13 @@ export class SessionService {
       await this.revoke([session.id], user ? 'suspended' : 'user_deleted');
       throw new ApiError(ErrorCode.TOKEN_REVOKED);
     }
-    return user;
+    return this.withPermissions(user);
+  }
+
+  /** A custom role's permissions live in Postgres: resolve them once per token issued. */
+  private async withPermissions(user: SessionSubject): Promise<SessionSubject> {
+    const { permissions } = await this.roles.resolve(user.retailerId, user.role);
+    return { id: user.id, retailerId: user.retailerId, role: user.role, permissions };
   }
 
   /** For callers that need several sessions by id (e.g. listing another user's). */

@@ -5,11 +5,12 @@ import { MailOutbox } from './mail-outbox.entity';
 import { MfaChallenge } from './mfa-challenge.entity';
 import { OneTimeToken } from './one-time-token.entity';
 import { Retailer } from './retailer.entity';
+import { Role } from './role.entity';
 import { RevokedToken } from './revoked-token.entity';
 import { Session } from './session.entity';
 import { User } from './user.entity';
 
-export { ApiKey, AuditLog, BackupCode, MailOutbox, MfaChallenge, OneTimeToken, Retailer, RevokedToken, Session, User };
+export { ApiKey, AuditLog, BackupCode, MailOutbox, MfaChallenge, OneTimeToken, Retailer, RevokedToken, Role, Session, User };
 export type { ApiKeyType } from './api-key.entity';
 export type { AuditActorType, AuditStatus } from './audit-log.entity';
 export type { MailStatus } from './mail-outbox.entity';
@@ -19,4 +20,4 @@ export type { SessionAuthMethod } from './session.entity';
 export type { UserStatus } from './user.entity';
 
 /** Every entity of the service; the data source and the TypeORM CLI both use this list. */
-export const ENTITIES = [Retailer, User, ApiKey, AuditLog, Session, RevokedToken, OneTimeToken, MailOutbox, BackupCode, MfaChallenge];
+export const ENTITIES = [Retailer, User, ApiKey, AuditLog, Session, RevokedToken, OneTimeToken, MailOutbox, BackupCode, MfaChallenge, Role];

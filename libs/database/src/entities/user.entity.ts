@@ -33,6 +33,13 @@ export class User {
   @Column({ type: 'varchar', length: 64, default: 'owner' })
   role: string;
 
+  /**
+   * When `role` (or the permissions of its custom role) last changed: instances reload the
+   * recent changes from here at start so a changed role applies to tokens issued before it.
+   */
+  @Column({ name: 'role_changed_at', type: 'timestamptz', nullable: true })
+  roleChangedAt: Date | null;
+
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   dashboards: string[];
 

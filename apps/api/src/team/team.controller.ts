@@ -1,0 +1,58 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Req, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { Public } from '@app/common/auth';
+import { requestContext } from '@app/common/http';
+import { CurrentPrincipal, RetailerPrincipal } from '../retailer/retailer-principal';
+import { SessionCookies } from '../retailer/session-cookies';
+import { RequirePermission } from '../roles/require-permission.decorator';
+import { AcceptInviteDto, InviteMemberDto, UpdateMemberDto } from './dto/team.dto';
+import { TeamService } from './team.service';
+
+/** Managing the team needs team:write (owner, admin); reading it team:read. */
+@ApiTags('team')
+@Controller('team')
+export class TeamController {
+  constructor(
+    private readonly team: TeamService,
+    private readonly cookies: SessionCookies,
+  ) {}
+
+  @Post('invite')
+  @RequirePermission('team', 'write')
+  @ApiOperation({ summary: 'Email a single-use invitation link valid INVITE_TTL (7 days)' })
+  invite(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: InviteMemberDto, @Req() req: Request) {
+    return this.team.invite(principal, dto, requestContext(req));
+  }
+
+  @Post('invite/accept')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Accept an invitation: creates the member and signs them in' })
+  async accept(@Body() dto: AcceptInviteDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    return this.cookies.signedIn(res, await this.team.accept(dto, requestContext(req)));
+  }
+
+  @Get('members')
+  @RequirePermission('team', 'read')
+  members(@CurrentPrincipal() principal: RetailerPrincipal) {
+    return this.team.list(principal);
+  }
+
+  @Patch('members/:id')
+  @RequirePermission('team', 'write')
+  @ApiOperation({ summary: "Change a member's role or dashboards; a role change applies to their next request" })
+  update(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: UpdateMemberDto, @Req() req: Request) {
+    return this.team.update(principal, id, dto, requestContext(req));
+  }
+
+  @Delete('members/:id')
+  @RequirePermission('team', 'write')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Remove a member; their sessions are revoked at once" })
+  async remove(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {
+    await this.team.remove(principal, id, requestContext(req));
+    return { removed: true };
+  }
+}

@@ -16,6 +16,7 @@ import { MailOutboxModule } from './mail/mail-outbox.module';
 import { MetricsHttpModule } from './metrics/metrics-http.module';
 import { OneTimeTokensModule } from './one-time-tokens/one-time-tokens.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { ReactivateModule } from './reactivate/reactivate.module';
 import { RetailerModule } from './retailer/retailer.module';
 import { RolesModule } from './roles/roles.module';
 import { SessionsModule } from './sessions/sessions.module';
@@ -47,6 +48,7 @@ export class AppModule {
         TokensModule,
         SessionsModule,
         RetailerModule,
+        ReactivateModule,
         ApiKeyModule,
         RolesModule,
         TeamModule,

@@ -1,8 +1,5 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import type Redis from 'ioredis';
-import { APP_CONFIG, AppConfig } from '@app/common/config';
-import { APP_LOGGER, AppLogger } from '@app/common/logging';
-import { RedisService } from '@app/common/redis';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Broadcast, RedisService } from '@app/common/redis';
 import type { ApiKeyType } from '@app/database';
 import type { IpRange } from './ip-allowlist';
 
@@ -47,16 +44,13 @@ const MAX_ENTRIES = 10_000;
 @Injectable()
 export class ApiKeyCache implements OnModuleInit {
   private readonly entries = new Map<string, { key: CachedApiKey; until: number }>();
-  private subscriber: Redis | null = null;
-  private readonly channel: string;
+  private readonly broadcast: Broadcast<ApiKeyInvalidation>;
   epoch = 0;
 
   constructor(
-    private readonly redis: RedisService,
-    @Inject(APP_CONFIG) config: AppConfig,
-    @Inject(APP_LOGGER) private readonly logger: AppLogger,
+    redis: RedisService,
   ) {
-    this.channel = `${config.redis.keyPrefix}api-key-invalidations`;
+    this.broadcast = redis.broadcast<ApiKeyInvalidation>('api-key-invalidations', { apply: (e) => this.apply(e), resync: () => this.clear() });
   }
 
   get(prefix: string): CachedApiKey | undefined {
@@ -82,29 +76,11 @@ export class ApiKeyCache implements OnModuleInit {
 
   /** Drops the entries here and tells every other instance. The caller has already written Postgres. */
   async publish(event: ApiKeyInvalidation): Promise<void> {
-    this.apply(event);
-    if (!this.redis.client) return;
-    try {
-      await this.redis.client.publish(this.channel, JSON.stringify(event));
-    } catch (err) {
-      // Other instances converge when their entries expire (API_KEY_CACHE_TTL_MS).
-      this.logger.warn({ err: (err as Error).message }, 'could not publish an API key invalidation');
-    }
+    await this.broadcast.publish(event);
   }
 
   async onModuleInit(): Promise<void> {
-    if (!this.redis.enabled) return;
-    this.subscriber = this.redis.createSubscriber();
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== this.channel) return;
-      try {
-        this.apply(JSON.parse(message) as ApiKeyInvalidation);
-      } catch {
-        this.logger.warn('ignored a malformed API key invalidation');
-      }
-    });
-    this.subscriber.on('ready', () => this.clear());
-    await this.subscriber.subscribe(this.channel).catch((err) => this.logger.warn({ err: err.message }, 'API key invalidation subscribe failed'));
+    await this.broadcast.start();
   }
 
   clear(): void {

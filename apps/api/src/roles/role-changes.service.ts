@@ -1,10 +1,9 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { APP_LOGGER, AppLogger } from '@app/common/logging';
-import { RedisService } from '@app/common/redis';
+import { Broadcast, RedisService } from '@app/common/redis';
 import { flattenPermissions, isPredefinedRole, PermissionMap, permissionsOfRole } from './permissions';
 
 /** The current role of a member whose role changed recently, or the fact that they were removed. */
@@ -31,18 +30,17 @@ const RESYNC_INTERVAL_MS = 15_000;
 @Injectable()
 export class RoleChangesService implements OnModuleInit, OnModuleDestroy {
   private readonly overrides = new Map<string, { value: RoleOverride; forgetAt: number }>();
-  private subscriber: Redis | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private readonly channel: string;
+  private readonly broadcast: Broadcast<RoleChangeEvent>;
   private readonly horizonMs: number;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly redis: RedisService,
+    redis: RedisService,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(APP_LOGGER) private readonly logger: AppLogger,
   ) {
-    this.channel = `${config.redis.keyPrefix}role-changes`;
+    this.broadcast = redis.broadcast<RoleChangeEvent>('role-changes', { apply: (e) => this.apply(e), resync: () => void this.reload().catch(() => undefined) });
     // No access token lives longer than this: older changes are already in every live token.
     this.horizonMs = Math.max(config.auth.accessTokenTtlMs, 3_600_000) + 60_000;
   }
@@ -53,31 +51,12 @@ export class RoleChangesService implements OnModuleInit, OnModuleDestroy {
 
   /** Applies a change here and tells every other instance. The caller has already written Postgres. */
   async publish(event: RoleChangeEvent): Promise<void> {
-    this.apply(event);
-    if (this.redis.client) {
-      try {
-        await this.redis.client.publish(this.channel, JSON.stringify(event));
-      } catch (err) {
-        this.logger.warn({ err: (err as Error).message }, 'could not publish a role change; instances will resync');
-      }
-    }
+    await this.broadcast.publish(event);
   }
 
   async onModuleInit(): Promise<void> {
     await this.reload().catch((err) => this.logger.error({ err }, 'initial role-change load failed'));
-    if (this.redis.enabled) {
-      this.subscriber = this.redis.createSubscriber();
-      this.subscriber.on('message', (channel: string, message: string) => {
-        if (channel !== this.channel) return;
-        try {
-          this.apply(JSON.parse(message) as RoleChangeEvent);
-        } catch {
-          this.logger.warn('ignored a malformed role-change message');
-        }
-      });
-      this.subscriber.on('ready', () => void this.reload().catch(() => undefined));
-      await this.subscriber.subscribe(this.channel).catch((err) => this.logger.warn({ err: err.message }, 'role-change subscribe failed'));
-    }
+    await this.broadcast.start();
     this.timer = setInterval(() => void this.reload().catch(() => undefined), RESYNC_INTERVAL_MS);
     this.timer.unref();
   }

@@ -1,10 +1,9 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { APP_LOGGER, AppLogger } from '@app/common/logging';
-import { RedisService } from '@app/common/redis';
+import { Broadcast, RedisService } from '@app/common/redis';
 
 export interface RevocationEvent {
   /** Session ids: every token carrying one of them as `sid` is revoked. */
@@ -33,18 +32,17 @@ const RESYNC_INTERVAL_MS = 15_000;
 export class RevocationService implements OnModuleInit, OnModuleDestroy {
   private readonly sessions = new Map<string, number>();
   private readonly tokens = new Map<string, number>();
-  private subscriber: Redis | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private readonly channel: string;
+  private readonly broadcast: Broadcast<RevocationEvent>;
   private readonly horizonMs: number;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly redis: RedisService,
+    redis: RedisService,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(APP_LOGGER) private readonly logger: AppLogger,
   ) {
-    this.channel = `${config.redis.keyPrefix}revocations`;
+    this.broadcast = redis.broadcast<RevocationEvent>('revocations', { apply: (e) => this.apply(e), resync: () => void this.reload().catch(() => undefined) });
     // No token of any type lives longer than this: older revocations can be forgotten.
     this.horizonMs = Math.max(config.auth.accessTokenTtlMs, 3_600_000) + 60_000;
   }
@@ -58,32 +56,12 @@ export class RevocationService implements OnModuleInit, OnModuleDestroy {
 
   /** Applies a revocation here and tells every other instance. The caller has already written Postgres. */
   async publish(event: RevocationEvent): Promise<void> {
-    this.apply(event);
-    if (this.redis.client) {
-      try {
-        await this.redis.client.publish(this.channel, JSON.stringify(event));
-      } catch (err) {
-        // Other instances still converge at their next resync; this one is already correct.
-        this.logger.warn({ err: (err as Error).message }, 'could not publish a revocation; instances will resync');
-      }
-    }
+    await this.broadcast.publish(event);
   }
 
   async onModuleInit(): Promise<void> {
     await this.reload().catch((err) => this.logger.error({ err }, 'initial revocation load failed'));
-    if (this.redis.enabled) {
-      this.subscriber = this.redis.createSubscriber();
-      this.subscriber.on('message', (channel: string, message: string) => {
-        if (channel !== this.channel) return;
-        try {
-          this.apply(JSON.parse(message) as RevocationEvent);
-        } catch {
-          this.logger.warn('ignored a malformed revocation message');
-        }
-      });
-      this.subscriber.on('ready', () => void this.reload().catch(() => undefined));
-      await this.subscriber.subscribe(this.channel).catch((err) => this.logger.warn({ err: err.message }, 'revocation subscribe failed'));
-    }
+    await this.broadcast.start();
     this.timer = setInterval(() => void this.reload().catch(() => undefined), RESYNC_INTERVAL_MS);
     this.timer.unref();
   }

@@ -1,9 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import type { DataSource } from 'typeorm';
-import type { AppConfig } from '@app/common/config';
 import { ApiError } from '@app/common/errors';
-import type { AppLogger } from '@app/common/logging';
 import type { RedisService } from '@app/common/redis';
 import { RetailerAllowlistCache } from './retailer-allowlist-cache';
 import { RetailerIpAllowlistGuard } from './retailer-ip-allowlist.guard';
@@ -24,10 +22,11 @@ function setup(rows: Record<string, Row>) {
       return result;
     },
   } as unknown as DataSource;
-  const redis = { enabled: false, client: null } as unknown as RedisService;
-  const config = { redis: { keyPrefix: 'test:' } } as AppConfig;
-  const logger = { warn: () => undefined } as unknown as AppLogger;
-  const cache = new RetailerAllowlistCache(dataSource, redis, config, logger);
+  // No Redis: a broadcast that only applies events locally, as Broadcast does without a client.
+  const redis = {
+    broadcast: (_name: string, handlers: { apply(e: unknown): void }) => ({ start: async () => undefined, publish: async (e: unknown) => handlers.apply(e) }),
+  } as unknown as RedisService;
+  const cache = new RetailerAllowlistCache(dataSource, redis);
   return {
     cache,
     queries,

@@ -1,10 +1,7 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig } from '@app/common/config';
-import { APP_LOGGER, AppLogger } from '@app/common/logging';
-import { RedisService } from '@app/common/redis';
+import { Broadcast, RedisService } from '@app/common/redis';
 import { ipAllowed, IpRange, parseAllowlist } from '../api-key/ip-allowlist';
 
 /** How long a retailer's allowlist is judged from memory. A change does not wait for it (see below). */
@@ -39,17 +36,14 @@ export class RetailerAllowlistCache implements OnModuleInit {
   private readonly entries = new Map<string, Entry>();
   /** Loads in flight, so a burst of first requests of one retailer reads Postgres once. */
   private readonly loading = new Map<string, Promise<IpRange[] | null>>();
-  private subscriber: Redis | null = null;
-  private readonly channel: string;
+  private readonly broadcast: Broadcast<RetailerAllowlistInvalidation>;
   private epoch = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly redis: RedisService,
-    @Inject(APP_CONFIG) config: AppConfig,
-    @Inject(APP_LOGGER) private readonly logger: AppLogger,
+    redis: RedisService,
   ) {
-    this.channel = `${config.redis.keyPrefix}retailer-allowlist-invalidations`;
+    this.broadcast = redis.broadcast<RetailerAllowlistInvalidation>('retailer-allowlist-invalidations', { apply: (e) => this.apply(e), resync: () => this.clear(), isValid: (e): e is RetailerAllowlistInvalidation => Array.isArray((e as RetailerAllowlistInvalidation | null)?.retailerIds) });
   }
 
   /** True when the retailer has no allowlist switched on, or `ip` lies inside it. */
@@ -60,33 +54,11 @@ export class RetailerAllowlistCache implements OnModuleInit {
 
   /** Drops the retailer's entry here and tells every other instance. The caller has already written Postgres. */
   async publish(event: RetailerAllowlistInvalidation): Promise<void> {
-    this.apply(event);
-    if (!this.redis.client) return;
-    try {
-      await this.redis.client.publish(this.channel, JSON.stringify(event));
-    } catch (err) {
-      // Other instances converge when their entries expire (RETAILER_ALLOWLIST_CACHE_TTL_MS).
-      this.logger.warn({ err: (err as Error).message }, 'could not publish a retailer allowlist invalidation');
-    }
+    await this.broadcast.publish(event);
   }
 
   async onModuleInit(): Promise<void> {
-    if (!this.redis.enabled) return;
-    this.subscriber = this.redis.createSubscriber();
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== this.channel) return;
-      try {
-        const event = JSON.parse(message) as RetailerAllowlistInvalidation;
-        if (!Array.isArray(event?.retailerIds)) throw new Error('no retailerIds');
-        this.apply(event);
-      } catch {
-        this.logger.warn('ignored a malformed retailer allowlist invalidation');
-      }
-    });
-    this.subscriber.on('ready', () => this.clear());
-    await this.subscriber
-      .subscribe(this.channel)
-      .catch((err) => this.logger.warn({ err: (err as Error).message }, 'retailer allowlist invalidation subscribe failed'));
+    await this.broadcast.start();
   }
 
   clear(): void {

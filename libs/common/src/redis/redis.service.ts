@@ -2,6 +2,7 @@ import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '../config';
 import { APP_LOGGER, AppLogger } from '../logging';
+import { Broadcast, BroadcastHandlers } from './broadcast';
 
 /**
  * The optional Redis connection. Without REDIS_URL the service runs as a single instance and
@@ -22,6 +23,16 @@ export class RedisService implements OnModuleInit, OnModuleDestroy {
 
   get enabled(): boolean {
     return this.client !== null;
+  }
+
+  /** Channel names live under the deployment's key prefix too (ioredis prefixes keys, not channels). */
+  channelName(name: string): string {
+    return `${this.config.redis.keyPrefix}${name}`;
+  }
+
+  /** A pub/sub channel between instances (see Broadcast). */
+  broadcast<T>(name: string, handlers: BroadcastHandlers<T>): Broadcast<T> {
+    return new Broadcast<T>(this, this.logger, name, handlers);
   }
 
   /** A second connection for SUBSCRIBE (a subscribed connection can run no other command). */
@@ -58,8 +69,24 @@ export class RedisService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /**
+   * A ready command connection quits politely (pending replies arrive first); a subscriber, or a
+   * connection that is not ready (Redis away, reconnecting), is dropped at once, so no queued
+   * command (e.g. ioredis's own re-subscribe) is left to reject after the instance has closed.
+   */
   async onModuleDestroy(): Promise<void> {
-    await Promise.all([this.client, ...this.subscribers].map((c) => c?.quit().catch(() => c.disconnect())));
+    const close = (c: Redis | null, polite: boolean) => {
+      if (!c) return Promise.resolve();
+      if (!polite || c.status !== 'ready') {
+        c.disconnect(false);
+        return Promise.resolve();
+      }
+      return c.quit().then(
+        () => undefined,
+        () => c.disconnect(false),
+      );
+    };
+    await Promise.all([close(this.client, true), ...this.subscribers.map((c) => close(c, false))]);
   }
 
   private connect(name: string, subscriber = false): Redis {

@@ -6,6 +6,7 @@ import { checksumOf, generateApiKey } from '../../apps/api/src/api-key/api-key-f
 import { ApiKeyService } from '../../apps/api/src/api-key/api-key.service';
 import { login, registerOwner, RegisteredOwner } from '../factories/retailer.factory';
 import { hasRedis, startInstance, TestInstance } from '../support/test-app';
+import { expectCodeWithin, expectError, expectWorks } from '../support/expectations';
 
 /**
  * The ApiKey module as a retailer and its integrations see it: creating, listing, rotating and
@@ -67,24 +68,6 @@ async function auditRows(instance: TestInstance, token: string, event: string): 
   return res.body.data.items;
 }
 
-function expectError(res: Response, status: number, code: string): void {
-  expect({ status: res.status, success: res.body?.success, code: res.body?.error?.code }).toEqual({ status, success: false, code });
-}
-
-function expectWorks(res: Response): void {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: 200, code: undefined });
-}
-
-/** Polls every 50 ms until the answer carries `code`, for at most `withinMs`. */
-async function expectCodeWithin(send: () => Promise<Response>, status: number, code: string, withinMs = 1000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  let res = await send();
-  while (res.body?.error?.code !== code && Date.now() < deadline) {
-    await sleep(50);
-    res = await send();
-  }
-  expectError(res, status, code);
-}
 
 const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
 

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { cookieValue, login, LoggedIn, registerOwner, RegisteredOwner, STRONG_PASSWORD } from '../factories/retailer.factory';
 import { hasRedis, startInstance, TestInstance } from '../support/test-app';
 import { startWithMailbox } from '../support/with-mailbox';
+import { expectCodeWithin, expectError, expectWorks } from '../support/expectations';
 
 /**
  * Retailer sessions as a user (and the user's other tabs and devices) sees them: refresh-token
@@ -66,28 +67,6 @@ function sidOf(token: string): string {
 
 function setCookies(res: Response): string[] {
   return [res.headers['set-cookie'] ?? []].flat() as string[];
-}
-
-function expectError(res: Response, status: number, code: string): void {
-  expect({ status: res.status, success: res.body?.success, code: res.body?.error?.code }).toEqual({ status, success: false, code });
-}
-
-function expectWorks(res: Response): void {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status: 200, code: undefined });
-}
-
-/**
- * Polls every 50 ms until the answer carries `code`, for at most `withinMs` after the call: the
- * contract's "revoked on every instance within 1 s".
- */
-async function expectCodeWithin(send: () => Promise<Response>, status: number, code: string, withinMs = 1000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  let res = await send();
-  while (res.body?.error?.code !== code && Date.now() < deadline) {
-    await sleep(50);
-    res = await send();
-  }
-  expectError(res, status, code);
 }
 
 const pairOf = (res: Response) => ({ token: res.body.data.token as string, refreshToken: res.body.data.refreshToken as string });

@@ -2,6 +2,9 @@ import request from 'supertest';
 import { hostPort } from '../support/services';
 import { ProbeModule } from '../support/probe.module';
 import { TcpProxy } from '../support/tcp-proxy';
+import { RedisService } from '@app/common/redis';
+import { login, registerOwner } from '../factories/retailer.factory';
+import { expectCodeWithin, expectWorks } from '../support/expectations';
 import { hasRedis, startInstance, TestInstance } from '../support/test-app';
 
 async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
@@ -116,6 +119,39 @@ describeRedis('a Redis that goes away', () => {
       await eventually(async () => (await request(instance.http).get('/api/v1/health/ready')).status === 200);
     } finally {
       await instance.close();
+      await proxy.stop();
+    }
+  });
+
+  it('hears revocations from other instances again once Redis is back (the subscription is renewed)', async () => {
+    const target = hostPort(process.env.E2E_REDIS_URL!, 6379);
+    const proxy = new TcpProxy(target.host, target.port);
+    await proxy.start();
+    const env = { RATE_LIMIT_REGISTER_IP: '1000/1h', RATE_LIMIT_LOGIN_IP: '1000/15m' };
+    const behindProxy = await startInstance({ env: { ...env, REDIS_URL: `redis://127.0.0.1:${proxy.port}` } });
+    const other = await startInstance({ env });
+    try {
+      const owner = await registerOwner(other);
+      const session = await login(other, owner.email);
+      const me = () => request(behindProxy.http).get('/api/v1/auth/me').set('Authorization', `Bearer ${session.token}`);
+      expectWorks(await me());
+
+      await proxy.stop();
+      await proxy.start();
+      await eventually(async () => (await request(behindProxy.http).get('/api/v1/health/ready')).status === 200);
+      // Redis dropped the old subscription with the connection; wait until the renewed one is in.
+      const redis = other.app.get(RedisService);
+      const channel = redis.channelName('revocations');
+      await eventually(async () => {
+        const [, subscribers] = (await redis.client!.pubsub('NUMSUB', channel)) as [string, number];
+        return subscribers === 2;
+      });
+
+      await request(other.http).post('/api/v1/auth/logout').set('Authorization', `Bearer ${session.token}`).expect(200);
+      await expectCodeWithin(me, 401, 'TOKEN_REVOKED');
+    } finally {
+      await behindProxy.close();
+      await other.close();
       await proxy.stop();
     }
   });

@@ -44,8 +44,23 @@ export class Broadcast<T> {
         this.logger.warn({ channel: this.channel }, 'ignored a malformed broadcast message');
       }
     });
-    this.subscriber.on('ready', () => this.handlers.resync());
-    await this.subscriber.subscribe(this.channel).catch((err: Error) => this.logger.warn({ channel: this.channel, err: err.message }, 'broadcast subscribe failed'));
+    // ioredis's own re-subscription after a reconnect (autoResubscribe) leaves its promise
+    // unhandled, and a connection closed before the reply arrives would reject it into the void;
+    // the subscriber re-subscribes here instead (see RedisService.createSubscriber).
+    let connectedBefore = false;
+    this.subscriber.on('ready', () => {
+      if (connectedBefore) void this.subscribe();
+      connectedBefore = true;
+      this.handlers.resync();
+    });
+    await this.subscribe();
+  }
+
+  private subscribe(): Promise<void> {
+    return this.subscriber!.subscribe(this.channel).then(
+      () => undefined,
+      (err: Error) => this.logger.warn({ channel: this.channel, err: err.message }, 'broadcast subscribe failed'),
+    );
   }
 
   async publish(event: T): Promise<void> {

@@ -97,6 +97,8 @@ export class RedisService implements OnModuleInit, OnModuleDestroy {
       keyPrefix: this.config.redis.keyPrefix,
       lazyConnect: false,
       enableOfflineQueue: subscriber,
+      // Broadcast re-subscribes on 'ready' itself, with its promise handled.
+      autoResubscribe: !subscriber,
       maxRetriesPerRequest: subscriber ? null : 1,
       connectTimeout: 2000,
       commandTimeout: subscriber ? undefined : 2000,

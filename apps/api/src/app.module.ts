@@ -8,13 +8,16 @@ import { MailModule } from '@app/common/mail';
 import { MetricsModule } from '@app/common/metrics';
 import { RedisModule } from '@app/common/redis';
 import { DatabaseModule } from '@app/database';
+import { AdminModule } from './admin/admin.module';
 import { ApiKeyModule } from './api-key/api-key.module';
+import { BridgeModule } from './bridge/bridge.module';
 import { AuditLogController } from './audit/audit-log.controller';
 import { AuditModule } from './audit/audit.module';
 import { HealthModule } from './health/health.module';
 import { MailOutboxModule } from './mail/mail-outbox.module';
 import { MetricsHttpModule } from './metrics/metrics-http.module';
 import { OneTimeTokensModule } from './one-time-tokens/one-time-tokens.module';
+import { PortalModule } from './portal/portal.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { ReactivateModule } from './reactivate/reactivate.module';
 import { RetailerModule } from './retailer/retailer.module';
@@ -53,6 +56,9 @@ export class AppModule {
         RolesModule,
         TeamModule,
         SettingsModule,
+        AdminModule,
+        PortalModule,
+        BridgeModule,
         ...extraImports,
       ],
       controllers: [AuditLogController],

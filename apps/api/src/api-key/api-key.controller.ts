@@ -6,6 +6,7 @@ import { RetailerAuth } from '../retailer/retailer-auth.decorator';
 import { CurrentPrincipal, RetailerPrincipal } from '../retailer/retailer-principal';
 import { ApiKeyService } from './api-key.service';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
+import { CredentialRoute } from '../retailer/impersonation.guard';
 
 /** Key management for signed-in retailer users (api_keys:write to change, api_keys:read to list). */
 @ApiTags('api-keys')
@@ -15,6 +16,7 @@ export class ApiKeyController {
 
   @Post()
   @RetailerAuth()
+  @CredentialRoute()
   @ApiOperation({ summary: 'Create a key; the whole key is in this answer only' })
   create(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: CreateApiKeyDto, @Req() req: Request) {
     return this.keys.create(principal, dto, requestContext(req));
@@ -29,6 +31,7 @@ export class ApiKeyController {
 
   @Post(':id/rotate')
   @RetailerAuth()
+  @CredentialRoute()
   @ApiOperation({ summary: 'A new key; the old one keeps working for API_KEY_ROTATION_GRACE' })
   rotate(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {
     return this.keys.rotate(principal, id, requestContext(req));
@@ -36,6 +39,7 @@ export class ApiKeyController {
 
   @Delete(':id')
   @RetailerAuth()
+  @CredentialRoute()
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke a key, at once on every instance' })
   async revoke(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {

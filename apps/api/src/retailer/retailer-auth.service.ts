@@ -12,6 +12,7 @@ import { MailOutboxService } from '../mail/mail-outbox.service';
 import { OneTimeTokenService } from '../one-time-tokens/one-time-token.service';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { RoleResolver } from '../roles/role-resolver';
+import { ImpersonationService } from '../sessions/impersonation.service';
 import { IssuedSession, SessionService } from '../sessions/session.service';
 import { ChangePasswordDto, LoginDto, RegisterDto, ResetPasswordDto } from './dto/auth.dto';
 import { MfaChallengeAnswer, MfaService } from './mfa/mfa.service';
@@ -46,6 +47,7 @@ export class RetailerAuthService {
     private readonly mail: MailOutboxService,
     private readonly mfa: MfaService,
     private readonly roles: RoleResolver,
+    private readonly impersonations: ImpersonationService,
   ) {}
 
   /** UserRegistersWithPasswordUseCase: the retailer and its owner, in one transaction. */
@@ -163,6 +165,8 @@ export class RetailerAuthService {
 
   /** Refresh with only a live access token as Bearer: extends its session, revokes that access token. */
   async extend(principal: RetailerPrincipal, ctx: RequestContext): Promise<SignedIn> {
+    // An impersonation ends when its token does: it cannot be turned into a retailer session.
+    if (principal.impersonation) throw new ApiError(ErrorCode.FORBIDDEN, 'An impersonation cannot be extended or refreshed.');
     const issued = await this.sessions.extend(principal.sessionId, { jti: principal.jti, exp: principal.exp });
     const user = await this.dataSource.getRepository(User).findOneByOrFail({ id: principal.userId });
     await this.audit.record(
@@ -173,6 +177,24 @@ export class RetailerAuthService {
   }
 
   async logout(principal: RetailerPrincipal, ctx: RequestContext): Promise<void> {
+    if (principal.impersonation) {
+      // Signing out of an impersonation ends it (the owner's own sessions are not the admin's to end).
+      await this.impersonations.end({ id: principal.impersonation.id });
+      await this.audit.record(
+        {
+          event: 'impersonation_ended',
+          actorType: 'admin',
+          actorId: principal.impersonation.adminId,
+          retailerId: principal.retailerId,
+          impersonatorId: principal.impersonation.adminId,
+          status: 'success',
+          reason: principal.impersonation.reason,
+          metadata: { impersonationId: principal.impersonation.id, via: 'logout' },
+        },
+        ctx,
+      );
+      return;
+    }
     await this.sessions.revoke([principal.sessionId], 'logout');
     await this.audit.record(
       { event: 'logout', actorType: 'user', actorId: principal.userId, retailerId: principal.retailerId, status: 'success', metadata: { sessionId: principal.sessionId } },
@@ -183,6 +205,16 @@ export class RetailerAuthService {
   async me(principal: RetailerPrincipal) {
     const user = await this.dataSource.getRepository(User).findOne({ where: { id: principal.userId }, relations: { retailer: true } });
     if (!user || !user.retailer) throw new ApiError(ErrorCode.TOKEN_REVOKED);
+    const { impersonation } = principal;
+    if (impersonation) {
+      return {
+        user: publicUser(user),
+        retailer: publicRetailer(user.retailer),
+        role: principal.role,
+        permissions: principal.permissions,
+        impersonatedBy: { adminId: impersonation.adminId, email: impersonation.adminEmail, impersonationId: impersonation.id, fullAccess: impersonation.fullAccess, reason: impersonation.reason },
+      };
+    }
     const { role, permissions } = await this.roles.resolve(user.retailerId, user.role);
     return { user: publicUser(user), retailer: publicRetailer(user.retailer), role, permissions };
   }

@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { Strategy } from 'passport-jwt';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { ApiError, ErrorCode } from '@app/common/errors';
 import { RoleChangesService } from '../roles/role-changes.service';
@@ -9,6 +11,7 @@ import { RevocationService } from '../sessions/revocation.service';
 import { assertCsrf } from '../tokens/csrf';
 import { assertCommonClaims, jwtStrategyOptions } from '../tokens/jwt-strategy';
 import { TokenService } from '../tokens/token.service';
+import { impersonationPrincipal } from './impersonation-principal';
 import { RetailerPrincipal } from './retailer-principal';
 
 @Injectable()
@@ -18,17 +21,20 @@ export class RetailerJwtStrategy extends PassportStrategy(Strategy, 'retailer-jw
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly revocation: RevocationService,
     private readonly roleChanges: RoleChangesService,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {
-    super(jwtStrategyOptions(tokens.keys, config, { types: ['retailer'], audience: 'retailer', cookieName: (c) => c.http.retailerAccessCookieName }));
+    // Admin keys too: an admin token with `act.sub` passes as the impersonated retailer.
+    super(jwtStrategyOptions(tokens.keys, config, { types: ['retailer', 'admin'], audience: 'retailer', cookieName: (c) => c.http.retailerAccessCookieName }));
   }
 
   /**
    * Cheap: the revocation check and the recent role changes are in-memory lookups (see
    * RevocationService, RoleChangesService), no database.
    */
-  validate(req: Request, payload: Record<string, unknown>): RetailerPrincipal {
+  validate(req: Request, payload: Record<string, unknown>): RetailerPrincipal | Promise<RetailerPrincipal> {
     const revocation = req.authContext?.revocation ?? this.revocation;
     assertCommonClaims(payload, (req.authContext?.config ?? this.config).jwt.issuer);
+    if (req.tokenKeyType === 'admin') return this.impersonating(req, payload);
     const { sub, uid, sid, role, perms } = payload;
     if (typeof sub !== 'string' || typeof uid !== 'string' || typeof sid !== 'string' || typeof role !== 'string' || !Array.isArray(perms)) {
       throw new ApiError(ErrorCode.TOKEN_INVALID);
@@ -49,5 +55,14 @@ export class RetailerJwtStrategy extends PassportStrategy(Strategy, 'retailer-jw
       jti: payload.jti as string,
       exp: payload.exp as number,
     };
+  }
+
+  /** An admin token: only one that impersonates (`act.sub`) is a retailer principal. */
+  private async impersonating(req: Request, payload: Record<string, unknown>): Promise<RetailerPrincipal> {
+    if (!payload.act || typeof payload.act !== 'object') throw new ApiError(ErrorCode.TOKEN_INVALID);
+    if ((req.authContext?.revocation ?? this.revocation).isRevoked({ jti: payload.jti })) throw new ApiError(ErrorCode.TOKEN_REVOKED);
+    const principal = await impersonationPrincipal(req.authContext?.dataSource ?? this.dataSource, payload);
+    assertCsrf(req);
+    return principal;
   }
 }

@@ -11,6 +11,7 @@ import { RetailerAuth } from './retailer-auth.decorator';
 import { RetailerAuthService, SignedIn } from './retailer-auth.service';
 import { CurrentPrincipal, RetailerPrincipal } from './retailer-principal';
 import { REFRESH_COOKIE, SessionCookies } from './session-cookies';
+import { CredentialRoute, EndsOwnAccess } from './impersonation.guard';
 
 const NO_REFERRER = 'no-referrer';
 
@@ -41,6 +42,7 @@ export class RetailerController {
 
   @Post('refresh')
   @AuthPolicyOf('retailer-refresh', UseGuards(RefreshAuthGuard))
+  @CredentialRoute()
   @HttpCode(200)
   @ApiOperation({ summary: 'Rotate the refresh token (body or cookie), or extend the session of a live access token' })
   async refresh(@Body() dto: RefreshDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
@@ -60,6 +62,7 @@ export class RetailerController {
 
   @Post('logout')
   @RetailerAuth()
+  @EndsOwnAccess()
   @HttpCode(200)
   async logout(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     await this.auth.logout(principal, requestContext(req));
@@ -81,6 +84,7 @@ export class RetailerController {
 
   @Delete('sessions/:id')
   @RetailerAuth()
+  @CredentialRoute()
   async revokeSession(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {
     await this.auth.revokeSession(principal, id, requestContext(req));
     return { revoked: true };
@@ -88,6 +92,7 @@ export class RetailerController {
 
   @Delete('sessions')
   @RetailerAuth()
+  @CredentialRoute()
   revokeOtherSessions(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: Request) {
     return this.auth.revokeOtherSessions(principal, requestContext(req));
   }
@@ -112,6 +117,7 @@ export class RetailerController {
 
   @Post('password/change')
   @RetailerAuth()
+  @CredentialRoute()
   @HttpCode(200)
   async change(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: ChangePasswordDto, @Req() req: Request) {
     await this.auth.changePassword(principal, dto, requestContext(req));

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
+import { ImpersonationGuard } from './impersonation.guard';
 import { MagicLinkController } from './magic-link/magic-link.controller';
 import { MagicLinkService } from './magic-link/magic-link.service';
 import { MfaController } from './mfa/mfa.controller';
@@ -13,7 +14,7 @@ import { SessionCookies } from './session-cookies';
 @Module({
   imports: [PassportModule],
   controllers: [RetailerController, MfaController, MagicLinkController],
-  providers: [RetailerAuthService, RetailerJwtStrategy, SessionCookies, MfaService, MagicLinkService],
+  providers: [ImpersonationGuard, RetailerAuthService, RetailerJwtStrategy, SessionCookies, MfaService, MagicLinkService],
   exports: [RetailerAuthService, SessionCookies, MfaService],
 })
 export class RetailerModule {}

@@ -61,6 +61,10 @@ export class SessionService {
     const issued = await this.dataSource.transaction(async (manager) => {
       // Serialise logins of one user so the cap holds even for simultaneous logins.
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [user.id]);
+      // A suspension racing this sign-in either waits for it (and then revokes the new session) or
+      // commits first (and the sign-in is refused here): no session outlives a suspension.
+      const [retailer] = (await manager.query(`SELECT status FROM retailers WHERE id = $1 FOR SHARE`, [user.retailerId])) as Array<{ status: string }>;
+      if (retailer?.status !== 'active') throw new ApiError(ErrorCode.ACCOUNT_SUSPENDED);
       const live = await manager.getRepository(Session).find({
         where: { userId: user.id, revokedAt: IsNull() },
         order: { createdAt: 'ASC' },

@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { RoleChangesService } from '../roles/role-changes.service';
 import { RevocationService } from '../sessions/revocation.service';
@@ -13,7 +15,7 @@ declare module 'express-serve-static-core' {
 
 /**
  * What a passport strategy needs from its own instance of the service (keys, config,
- * revocations, recent role changes), carried on the request. Passport keeps one global registry of strategies per
+ * revocations, recent role changes, the database), carried on the request. Passport keeps one global registry of strategies per
  * process, so with two instances in one process (the end-to-end tests) the strategy object
  * that runs may belong to the other instance; reading these from the request keeps each
  * instance's checks its own. In production (one instance per process) it changes nothing.
@@ -25,6 +27,7 @@ export class AuthContext {
     readonly revocation: RevocationService,
     @Inject(APP_CONFIG) readonly config: AppConfig,
     readonly roleChanges: RoleChangesService,
+    @InjectDataSource() readonly dataSource: DataSource,
   ) {}
 
   middleware() {

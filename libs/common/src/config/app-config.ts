@@ -79,6 +79,10 @@ export interface AppConfig {
     totpIssuer: string;
     apiKeyRotationGraceMs: number;
     apiKeyDefaultExpiryDays: number;
+    /** The single-use code of POST /portal/sso/handoff (default 60 s). */
+    portalCodeTtlMs: number;
+    /** An impersonation token's lifetime (default and maximum 1 h). */
+    impersonationTtlMs: number;
   };
   /** Per-IP and per-email limits besides the login lockout (`RATE_LIMIT_*`, written `N/duration`). */
   rateLimits: {
@@ -94,6 +98,11 @@ export interface AppConfig {
   mail: { smtpUrl?: string; from: string; pollIntervalMs: number };
   sso: { allowedRedirects: string[] };
   log: { level: string };
+}
+
+function atMost(value: number, max: number, variable: string, rule: string): number {
+  if (value > max) throw new ConfigError(variable, rule);
+  return value;
 }
 
 export function deriveKid(secret: Buffer): string {
@@ -225,6 +234,8 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       totpIssuer: read(env, 'TOTP_ISSUER') ?? 'Retail Analytics',
       apiKeyRotationGraceMs: durationMs(env, 'API_KEY_ROTATION_GRACE', '24h'),
       apiKeyDefaultExpiryDays: integer(env, 'API_KEY_DEFAULT_EXPIRY_DAYS', 90, 1, 3650),
+      portalCodeTtlMs: durationMs(env, 'PORTAL_CODE_TTL', '60s'),
+      impersonationTtlMs: atMost(durationMs(env, 'IMPERSONATION_TTL', '1h'), 3_600_000, 'IMPERSONATION_TTL', 'at most 1h'),
     },
     rateLimits: {
       loginPerIp: rate(env, 'RATE_LIMIT_LOGIN_IP', '100/15m'),

@@ -1,6 +1,8 @@
+import { Admin } from './admin.entity';
 import { ApiKey } from './api-key.entity';
 import { AuditLog } from './audit-log.entity';
 import { BackupCode } from './backup-code.entity';
+import { Impersonation } from './impersonation.entity';
 import { MailOutbox } from './mail-outbox.entity';
 import { MfaChallenge } from './mfa-challenge.entity';
 import { OneTimeToken } from './one-time-token.entity';
@@ -10,7 +12,8 @@ import { RevokedToken } from './revoked-token.entity';
 import { Session } from './session.entity';
 import { User } from './user.entity';
 
-export { ApiKey, AuditLog, BackupCode, MailOutbox, MfaChallenge, OneTimeToken, Retailer, RevokedToken, Role, Session, User };
+export { Admin, ApiKey, AuditLog, BackupCode, Impersonation, MailOutbox, MfaChallenge, OneTimeToken, Retailer, RevokedToken, Role, Session, User };
+export type { AdminStatus } from './admin.entity';
 export type { ApiKeyType } from './api-key.entity';
 export type { AuditActorType, AuditStatus } from './audit-log.entity';
 export type { MailStatus } from './mail-outbox.entity';
@@ -20,4 +23,4 @@ export type { SessionAuthMethod } from './session.entity';
 export type { UserStatus } from './user.entity';
 
 /** Every entity of the service; the data source and the TypeORM CLI both use this list. */
-export const ENTITIES = [Retailer, User, ApiKey, AuditLog, Session, RevokedToken, OneTimeToken, MailOutbox, BackupCode, MfaChallenge, Role];
+export const ENTITIES = [Retailer, User, ApiKey, AuditLog, Session, RevokedToken, OneTimeToken, MailOutbox, BackupCode, MfaChallenge, Role, Admin, Impersonation];

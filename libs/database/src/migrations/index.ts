@@ -2,6 +2,7 @@ import { InitialSchema1764140000000 } from './1764140000000-InitialSchema';
 import { RetailerSessions1795683669374 } from './1795683669374-RetailerSessions';
 import { SecondFactors1795687115153 } from './1795687115153-SecondFactors';
 import { TeamRoles1795688357397 } from './1795688357397-TeamRoles';
+import { AdminConsole1795692919184 } from './1795692919184-AdminConsole';
 
 /** Every migration, in order. New migrations are appended here (and generated into this folder). */
-export const MIGRATIONS = [InitialSchema1764140000000, RetailerSessions1795683669374, SecondFactors1795687115153, TeamRoles1795688357397];
+export const MIGRATIONS = [InitialSchema1764140000000, RetailerSessions1795683669374, SecondFactors1795687115153, TeamRoles1795688357397, AdminConsole1795692919184];

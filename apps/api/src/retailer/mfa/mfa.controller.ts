@@ -9,6 +9,7 @@ import { CurrentPrincipal, RetailerPrincipal } from '../retailer-principal';
 import { SessionCookies } from '../session-cookies';
 import { FactorCodeDto, MfaTokenDto, MfaVerifyDto, TotpCodeDto } from './dto/mfa.dto';
 import { MfaService } from './mfa.service';
+import { CredentialRoute } from '../impersonation.guard';
 
 @ApiTags('mfa')
 @Controller('auth/mfa')
@@ -40,6 +41,7 @@ export class MfaController {
 
   @Post('totp/setup')
   @RetailerAuth()
+  @CredentialRoute()
   @HttpCode(200)
   @ApiOperation({ summary: 'A new TOTP secret with its otpauth URI and QR code (inactive until enabled)' })
   setupTotp(@CurrentPrincipal() principal: RetailerPrincipal) {
@@ -48,6 +50,7 @@ export class MfaController {
 
   @Post('totp/enable')
   @RetailerAuth()
+  @CredentialRoute()
   @HttpCode(200)
   @ApiOperation({ summary: 'Turn TOTP on with a first code; answers the 10 backup codes, once' })
   enableTotp(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: TotpCodeDto, @Req() req: Request) {
@@ -56,6 +59,7 @@ export class MfaController {
 
   @Delete('totp')
   @RetailerAuth()
+  @CredentialRoute()
   @ApiOperation({ summary: 'Turn TOTP off with a current code (or a backup code)' })
   async disableTotp(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: FactorCodeDto, @Req() req: Request) {
     await this.mfa.disableTotp(principal, dto.code, requestContext(req));
@@ -64,6 +68,7 @@ export class MfaController {
 
   @Post('backup-codes')
   @RetailerAuth()
+  @CredentialRoute()
   @HttpCode(200)
   @ApiOperation({ summary: 'New backup codes (a current TOTP code required); the old set stops working' })
   regenerate(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: TotpCodeDto, @Req() req: Request) {
@@ -72,6 +77,7 @@ export class MfaController {
 
   @Post('email-otp/enable')
   @RetailerAuth()
+  @CredentialRoute()
   @HttpCode(200)
   async enableEmailOtp(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: Request) {
     await this.mfa.setEmailOtp(principal, true, requestContext(req));
@@ -80,6 +86,7 @@ export class MfaController {
 
   @Delete('email-otp')
   @RetailerAuth()
+  @CredentialRoute()
   async disableEmailOtp(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: Request) {
     await this.mfa.setEmailOtp(principal, false, requestContext(req));
     return { emailOtpEnabled: false };

@@ -14,6 +14,7 @@ import { BridgeModule } from './bridge/bridge.module';
 import { AuditLogController } from './audit/audit-log.controller';
 import { AuditModule } from './audit/audit.module';
 import { HealthModule } from './health/health.module';
+import { HousekeepingModule } from './housekeeping/housekeeping.module';
 import { MailOutboxModule } from './mail/mail-outbox.module';
 import { MetricsHttpModule } from './metrics/metrics-http.module';
 import { OneTimeTokensModule } from './one-time-tokens/one-time-tokens.module';
@@ -43,6 +44,7 @@ export class AppModule {
         DatabaseModule,
         AuditModule,
         HealthModule,
+        HousekeepingModule,
         MetricsHttpModule,
         PasswordsModule,
         MailOutboxModule,

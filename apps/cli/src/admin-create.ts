@@ -17,15 +17,18 @@ export function parseOptions(args: string[]): Map<string, string | true> {
   return options;
 }
 
-/** Opens the configured database (migrated), runs `work`, closes it. */
-export async function withDatabase<T>(work: (dataSource: DataSource) => Promise<T>): Promise<T> {
+/** Opens the configured database, applies pending migrations, runs `work`, closes it. */
+export async function withDatabase<T>(work: (dataSource: DataSource, appliedMigrations: string[]) => Promise<T>): Promise<T> {
   const config = loadAppConfig(process.env);
   const embedded = config.database.url ? null : new EmbeddedPostgres(config.database.dataDir);
   const url = config.database.url ?? (await embedded!.start());
   const dataSource = await new DataSource(buildDataSourceOptions({ url, poolSize: 1, connectTimeoutMs: config.database.connectTimeoutMs })).initialize();
   try {
-    await dataSource.runMigrations({ transaction: 'each' });
-    return await work(dataSource);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return await work(
+      dataSource,
+      applied.map((m) => m.name),
+    );
   } finally {
     await dataSource.destroy();
     await embedded?.stop();

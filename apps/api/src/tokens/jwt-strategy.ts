@@ -1,9 +1,9 @@
 import type { Request } from 'express';
-import { TokenExpiredError } from 'jsonwebtoken';
+import { TokenExpiredError, verify } from 'jsonwebtoken';
 import type { StrategyOptionsWithRequest } from 'passport-jwt';
 import { AppConfig, TokenType } from '@app/common/config';
 import { ApiError, ErrorCode } from '@app/common/errors';
-import { KeyRing } from './key-ring';
+import { KeyRing, RingKey } from './key-ring';
 import { extractToken } from './token-extraction';
 
 declare module 'express-serve-static-core' {
@@ -38,21 +38,48 @@ export interface JwtStrategySpec {
   audience: string;
   /** The cookie this guard also reads (from the instance's config), if any. */
   cookieName?: (config: AppConfig) => string;
+  /** Where the token is read instead of the Authorization header and cookie (e.g. a body field). */
+  fromRequest?: (req: Request) => string | null;
+  /**
+   * A token without `kid` is tried against every key of the accepted types, current first, and
+   * verified with the one whose signature matches (bridge tokens from siblings may omit `kid`).
+   * Without this option a missing `kid` is TOKEN_INVALID.
+   */
+  kidOptional?: boolean;
+}
+
+/** The key, among the accepted types, whose HS256 signature verifies this token (signature only). */
+function keyBySignature(keys: KeyRing, types: readonly TokenType[], rawJwt: string): RingKey | undefined {
+  for (const type of types) {
+    for (const candidate of keys.keysOf(type)) {
+      try {
+        // Dates are checked by the real verification afterwards (so an expired token says TOKEN_EXPIRED).
+        verify(rawJwt, candidate.key, { algorithms: ['HS256'], ignoreExpiration: true, ignoreNotBefore: true });
+        return candidate;
+      } catch {
+        // not this key: try the next one
+      }
+    }
+  }
+  return undefined;
 }
 
 /**
  * passport-jwt options shared by every module's strategy: HS256 only, the key picked by `kid`
  * among the accepted types only (an unknown kid, a key of another type, `jku`/`x5u`/`jwk`
- * headers are TOKEN_INVALID before any signature check), audience and issuer pinned.
+ * headers are TOKEN_INVALID before any signature check), audience and issuer pinned. Only with
+ * `kidOptional` may the kid be absent; the key is then the accepted one the signature matches.
  */
 export function jwtStrategyOptions(keys: KeyRing, config: AppConfig, spec: JwtStrategySpec): StrategyOptionsWithRequest {
   return {
-    jwtFromRequest: (req: Request) => extractToken(req, spec.cookieName ? spec.cookieName(req.authContext?.config ?? config) : '\0'),
+    jwtFromRequest: (req: Request) =>
+      spec.fromRequest ? spec.fromRequest(req) : extractToken(req, spec.cookieName ? spec.cookieName(req.authContext?.config ?? config) : '\0'),
     secretOrKeyProvider: (req: Request, rawJwt: string, done: (err: unknown, key?: unknown) => void) => {
       const header = decodeHeader(rawJwt);
       if (!header || header.alg !== 'HS256' || header.typ !== undefined && header.typ !== 'JWT') return done(new TokenRejected(ErrorCode.TOKEN_INVALID));
       if (FORBIDDEN_HEADERS.some((h) => h in header)) return done(new TokenRejected(ErrorCode.TOKEN_INVALID));
-      const key = (req.authContext?.tokens.keys ?? keys).find(header.kid, spec.types);
+      const ring = req.authContext?.tokens.keys ?? keys;
+      const key = spec.kidOptional && header.kid === undefined ? keyBySignature(ring, spec.types, rawJwt) : ring.find(header.kid, spec.types);
       if (!key) return done(new TokenRejected(ErrorCode.TOKEN_INVALID));
       req.tokenKeyType = key.type;
       done(null, key.key);

@@ -14,6 +14,7 @@ import { OneTimeTokenService } from '../one-time-tokens/one-time-token.service';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { MFA_MAX_ATTEMPTS } from '../retailer/mfa/mfa.service';
 import { totp } from '../retailer/mfa/totp';
+import { ImpersonationService } from '../sessions/impersonation.service';
 import { SessionService } from '../sessions/session.service';
 import { ADMIN_ACCESS_COOKIE } from '../tokens/cookie-names';
 import { CSRF_COOKIE, issueCsrfCookie } from '../tokens/csrf';
@@ -50,6 +51,7 @@ export class AdminAuthService {
     private readonly audit: AuditService,
     private readonly tokens: TokenService,
     private readonly sessions: SessionService,
+    private readonly impersonations: ImpersonationService,
   ) {}
 
   /** Same answer, and about the same work, whether or not the email belongs to an admin. */
@@ -126,6 +128,22 @@ export class AdminAuthService {
   }
 
   async logout(admin: AdminPrincipal, ctx: RequestContext, res: Response): Promise<void> {
+    if (admin.impersonatingRetailerId) {
+      // Signing out with an impersonation token ends the impersonation (its sid).
+      const ended = await this.impersonations.end({ id: admin.sessionId });
+      await this.audit.record(
+        {
+          event: 'impersonation_ended',
+          actorType: 'admin',
+          actorId: admin.adminId,
+          retailerId: admin.impersonatingRetailerId,
+          impersonatorId: admin.adminId,
+          status: 'success',
+          metadata: { impersonationId: admin.sessionId, via: 'admin_logout', wasLive: ended.length > 0 },
+        },
+        ctx,
+      );
+    }
     await this.sessions.revokeToken(admin.jti, admin.exp, 'admin_logout');
     await this.audit.record({ event: 'admin_logout', actorType: 'admin', actorId: admin.adminId, status: 'success' }, ctx);
     const base = { httpOnly: true, sameSite: 'lax' as const, secure: this.config.http.cookieSecure, path: '/' };

@@ -14,6 +14,10 @@ import { adminMails } from './admin-mails';
 import { AdminPrincipal } from './admin-principal';
 import { ImpersonateDto, RetailerSearchDto } from './admin.dto';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Postgres's text form of a timestamptz, microseconds included (a JS Date would drop them). */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2})?|Z)$/;
+
 interface Cursor {
   createdAt: string;
   id: string;
@@ -24,14 +28,13 @@ const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('bas
 function decodeCursor(raw: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c.createdAt === 'string' && !Number.isNaN(Date.parse(c.createdAt)) && typeof c.id === 'string' && /^[0-9a-f-]{36}$/i.test(c.id)) return c;
+    if (typeof c.createdAt === 'string' && TIMESTAMP.test(c.createdAt) && typeof c.id === 'string' && UUID.test(c.id)) return c;
   } catch {
     // fall through
   }
   throw ApiError.validation([{ field: 'cursor', message: 'cursor is not one this service returned' }]);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What the admin console does to merchants: find, inspect, suspend, unlock, impersonate. */
 @Injectable()
@@ -74,7 +77,7 @@ export class AdminService {
     if (query.status) qb.andWhere('r.status = :status', { status: query.status });
     if (query.cursor) {
       const c = decodeCursor(query.cursor);
-      qb.andWhere('(r.created_at, r.id) < (:createdAt, :cid)', { createdAt: c.createdAt, cid: c.id });
+      qb.andWhere('(r.created_at, r.id) < (CAST(:createdAt AS timestamptz), CAST(:cid AS uuid))', { createdAt: c.createdAt, cid: c.id });
     }
     const rows = await qb.orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').take(limit + 1).getMany();
     const page = rows.slice(0, limit);
@@ -87,13 +90,16 @@ export class AdminService {
       : [];
     const byRetailer = new Map(counts.map((c) => [c.retailer_id, c]));
     const last = page[page.length - 1];
+    // The cursor keeps the row's exact timestamp: retailers created within one millisecond
+    // (one transaction, a bulk import) must not fall between two pages.
+    const lastCreatedAt = rows.length > limit && last ? ((await this.dataSource.query(`SELECT created_at::text AS t FROM retailers WHERE id = $1`, [last.id])) as Array<{ t: string }>)[0]?.t : undefined;
     return {
       items: page.map((r) => ({
         ...this.retailerView(r),
         userCount: byRetailer.get(r.id)?.users ?? 0,
         ownerEmails: byRetailer.get(r.id)?.owners ?? [],
       })),
-      nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null,
+      nextCursor: lastCreatedAt && last ? encodeCursor({ createdAt: lastCreatedAt, id: last.id }) : null,
     };
   }
 

@@ -12,6 +12,7 @@ interface ImpersonationRow {
   revoked_at: Date | null;
   admin_email: string;
   admin_status: string;
+  admin_full_access: boolean;
   retailer_status: string;
   user_role: string | null;
 }
@@ -35,7 +36,7 @@ export async function impersonationPrincipal(dataSource: DataSource, payload: Re
   if (![sub, sid, retailerId, jti].every((v) => typeof v === 'string' && /^[0-9a-f-]{36}$/i.test(v))) throw new ApiError(ErrorCode.TOKEN_REVOKED);
   const rows = (await dataSource.query(
     `SELECT i.id, i.reason, i.full_access, i.acting_user_id, i.expires_at, i.revoked_at,
-            a.email AS admin_email, a.status AS admin_status, r.status AS retailer_status, u.role AS user_role
+            a.email AS admin_email, a.status AS admin_status, a.full_access AS admin_full_access, r.status AS retailer_status, u.role AS user_role
        FROM impersonations i
        JOIN admins a ON a.id = i.admin_id
        JOIN retailers r ON r.id = i.retailer_id
@@ -54,7 +55,9 @@ export async function impersonationPrincipal(dataSource: DataSource, payload: Re
   ) {
     throw new ApiError(ErrorCode.TOKEN_REVOKED);
   }
-  const full = row.full_access && fullAccess;
+  // Full access needs the impersonation's, the token's and the admin's own right now: taking it
+  // away from an admin turns its live impersonations read-only at once.
+  const full = row.full_access && fullAccess && row.admin_full_access;
   const permissions = permissionsOfRole('owner').filter((p) => full || p.endsWith(':read'));
   return {
     kind: 'retailer',

@@ -1,7 +1,8 @@
-import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { CallHandler, CanActivate, ExecutionContext, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { ApiError, ErrorCode } from '@app/common/errors';
+import { catchError, from, mergeMap, Observable, throwError } from 'rxjs';
+import { ApiError, ErrorCode, toApiError } from '@app/common/errors';
 import { requestContext } from '@app/common/http';
 import { AuditService } from '../audit/audit.service';
 import { RetailerPrincipal } from './retailer-principal';
@@ -12,19 +13,49 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * A route that changes or mints the retailer's credentials (passwords, second factors, other
- * users' sessions, API keys, portal and Reactivate tokens): refused to an impersonating admin,
- * even one with full access.
+ * users' sessions, API keys, invitations, portal and Reactivate tokens): refused to an
+ * impersonating admin, even one with full access.
  */
 export const CredentialRoute = () => SetMetadata(CREDENTIAL_ROUTE, true);
 
 /** An unsafe route that only ends the caller's own access (logout): allowed to read-only impersonators. */
 export const EndsOwnAccess = () => SetMetadata(ENDS_IMPERSONATION, true);
 
+/** The `impersonated_request` audit row of one request (the admin as actor, the retailer as subject). */
+function recordImpersonatedRequest(
+  audit: AuditService,
+  req: Request,
+  principal: RetailerPrincipal,
+  outcome: { status: 'success' | 'failure'; httpStatus: number; refused?: 'credentials' | 'read_only' },
+): Promise<unknown> {
+  const impersonation = principal.impersonation!;
+  return audit.record(
+    {
+      event: 'impersonated_request',
+      actorType: 'admin',
+      actorId: impersonation.adminId,
+      retailerId: principal.retailerId,
+      impersonatorId: impersonation.adminId,
+      status: outcome.status,
+      reason: impersonation.reason,
+      metadata: {
+        impersonationId: impersonation.id,
+        method: req.method,
+        route: (req.route as { path?: string } | undefined)?.path ?? req.path,
+        fullAccess: impersonation.fullAccess,
+        httpStatus: outcome.httpStatus,
+        ...(outcome.refused ? { refused: outcome.refused } : {}),
+      },
+    },
+    requestContext(req),
+  );
+}
+
 /**
- * Runs after RetailerAuthGuard on every retailer route. For an admin acting as the retailer it
- * writes one audit row per request (the admin as actor, the retailer as subject, the reason),
- * then refuses with 403 FORBIDDEN what the impersonation may not do: any unsafe method when it is
- * read-only, credential routes always. Requests of the retailer's own users pass untouched.
+ * Runs right after RetailerAuthGuard on every retailer route. For an admin acting as the retailer
+ * it refuses with 403 FORBIDDEN (and an audit row) what the impersonation may not do: any unsafe
+ * method when it is read-only, credential routes always. Requests of the retailer's own users
+ * pass untouched.
  */
 @Injectable()
 export class ImpersonationGuard implements CanActivate {
@@ -39,31 +70,37 @@ export class ImpersonationGuard implements CanActivate {
     const impersonation = principal?.impersonation;
     if (!impersonation) return true;
     const targets = [context.getHandler(), context.getClass()];
-    let refusal: 'credentials' | 'read_only' | null = null;
-    if (this.reflector.getAllAndOverride<boolean>(CREDENTIAL_ROUTE, targets)) refusal = 'credentials';
-    else if (UNSAFE.has(req.method) && !impersonation.fullAccess && !this.reflector.getAllAndOverride<boolean>(ENDS_IMPERSONATION, targets)) refusal = 'read_only';
+    let refused: 'credentials' | 'read_only' | null = null;
+    if (this.reflector.getAllAndOverride<boolean>(CREDENTIAL_ROUTE, targets)) refused = 'credentials';
+    else if (UNSAFE.has(req.method) && !impersonation.fullAccess && !this.reflector.getAllAndOverride<boolean>(ENDS_IMPERSONATION, targets)) refused = 'read_only';
+    if (!refused) return true;
+    await recordImpersonatedRequest(this.audit, req, principal!, { status: 'failure', httpStatus: 403, refused });
+    if (refused === 'credentials') throw new ApiError(ErrorCode.FORBIDDEN, "An impersonating admin cannot change or create the retailer's credentials.");
+    throw new ApiError(ErrorCode.FORBIDDEN, 'This impersonation is read-only.');
+  }
+}
 
-    await this.audit.record(
-      {
-        event: 'impersonated_request',
-        actorType: 'admin',
-        actorId: impersonation.adminId,
-        retailerId: principal!.retailerId,
-        impersonatorId: impersonation.adminId,
-        status: refusal ? 'failure' : 'success',
-        reason: impersonation.reason,
-        metadata: {
-          impersonationId: impersonation.id,
-          method: req.method,
-          route: (req.route as { path?: string } | undefined)?.path ?? req.path,
-          fullAccess: impersonation.fullAccess,
-          ...(refusal ? { refused: refusal } : {}),
-        },
-      },
-      requestContext(req),
+/**
+ * Writes the audit row of every impersonated request the guards let through, with its outcome
+ * (the handler's success, or the error it answered), before the response leaves: an
+ * acknowledged request always has its row.
+ */
+@Injectable()
+export class ImpersonationAuditInterceptor implements NestInterceptor {
+  constructor(private readonly audit: AuditService) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const req = context.switchToHttp().getRequest<Request>();
+    const principal = req.user as RetailerPrincipal | undefined;
+    if (!principal?.impersonation) return next.handle();
+    // The status Nest will answer with (@HttpCode, else 201 for POST): not yet on the response here.
+    const declared = Reflect.getMetadata('__httpCode__', context.getHandler()) as number | undefined;
+    const httpStatus = declared ?? (req.method === 'POST' ? 201 : 200);
+    return next.handle().pipe(
+      mergeMap((value) => from(recordImpersonatedRequest(this.audit, req, principal, { status: 'success', httpStatus }).then(() => value))),
+      catchError((err: unknown) =>
+        from(recordImpersonatedRequest(this.audit, req, principal, { status: 'failure', httpStatus: toApiError(err).error.status })).pipe(mergeMap(() => throwError(() => err))),
+      ),
     );
-    if (refusal === 'credentials') throw new ApiError(ErrorCode.FORBIDDEN, 'An impersonating admin cannot change or create the retailer\'s credentials.');
-    if (refusal === 'read_only') throw new ApiError(ErrorCode.FORBIDDEN, 'This impersonation is read-only.');
-    return true;
   }
 }

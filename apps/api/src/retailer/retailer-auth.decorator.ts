@@ -1,8 +1,8 @@
-import { UseGuards } from '@nestjs/common';
+import { UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBearerAuth } from '@nestjs/swagger';
 import { AuthPolicyOf } from '@app/common/auth';
 import { RetailerIpAllowlistGuard } from '../settings/retailer-ip-allowlist.guard';
-import { ImpersonationGuard } from './impersonation.guard';
+import { ImpersonationAuditInterceptor, ImpersonationGuard } from './impersonation.guard';
 import { RetailerAuthGuard } from './retailer-auth.guard';
 
 /**
@@ -10,4 +10,12 @@ import { RetailerAuthGuard } from './retailer-auth.guard';
  * deny-by-default policy and the OpenAPI entry.
  */
 export const RetailerAuth = () =>
-  AuthPolicyOf('retailer', UseGuards(RetailerAuthGuard, RetailerIpAllowlistGuard, ImpersonationGuard), ApiBearerAuth('retailer'));
+  AuthPolicyOf(
+    'retailer',
+    // ImpersonationGuard audits what it refuses; ImpersonationAuditInterceptor audits every
+    // impersonated request that reaches the handler, with its outcome. (An impersonated request
+    // refused by the merchant's IP allowlist is logged as a rejected credential, not audited.)
+    UseGuards(RetailerAuthGuard, ImpersonationGuard, RetailerIpAllowlistGuard),
+    UseInterceptors(ImpersonationAuditInterceptor),
+    ApiBearerAuth('retailer'),
+  );

@@ -6,6 +6,7 @@ import { requestContext } from '@app/common/http';
 import { CurrentPrincipal, RetailerPrincipal } from '../retailer/retailer-principal';
 import { SessionCookies } from '../retailer/session-cookies';
 import { RequirePermission } from '../roles/require-permission.decorator';
+import { CredentialRoute } from '../retailer/impersonation.guard';
 import { AcceptInviteDto, InviteMemberDto, UpdateMemberDto } from './dto/team.dto';
 import { TeamService } from './team.service';
 
@@ -20,6 +21,8 @@ export class TeamController {
 
   @Post('invite')
   @RequirePermission('team', 'write')
+  // An invitation creates a credential that outlives an impersonation: admins may not send one.
+  @CredentialRoute()
   @ApiOperation({ summary: 'Email a single-use invitation link valid INVITE_TTL (7 days)' })
   invite(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: InviteMemberDto, @Req() req: Request) {
     return this.team.invite(principal, dto, requestContext(req));

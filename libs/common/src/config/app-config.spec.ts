@@ -82,6 +82,13 @@ describe('loadAppConfig', () => {
     expect(config.jwt.keys.retailer.previous.map((k) => k.kid)).toEqual([deriveKid(Buffer.from(strong('old1'))), deriveKid(Buffer.from(strong('old2')))]);
   });
 
+  it('rotates the MFA challenge key with the retailer key, so a sign-in waiting on its second factor survives a rotation', () => {
+    const before = loadAppConfig(PRODUCTION);
+    const after = loadAppConfig({ ...PRODUCTION, RETAILER_JWT_PRIVATE_KEY: strong('newretailer'), RETAILER_JWT_PREVIOUS_KEYS: PRODUCTION.RETAILER_JWT_PRIVATE_KEY });
+    expect(after.jwt.keys.mfa.current.kid).not.toBe(before.jwt.keys.mfa.current.kid);
+    expect(after.jwt.keys.mfa.previous.map((k) => k.kid)).toEqual([before.jwt.keys.mfa.current.kid]);
+  });
+
   it('runs a development instance with no configuration, generating secrets once and keeping them', () => {
     const dir = mkdtempSync(join(tmpdir(), 'auth-config-'));
     const first = loadAppConfig({ DATA_DIR: dir });

@@ -97,7 +97,87 @@ export interface AppConfig {
   };
   mail: { smtpUrl?: string; from: string; pollIntervalMs: number };
   sso: { allowedRedirects: string[] };
+  /** Store connections (OAuth module): provider credentials and endpoints, real platforms by default. */
+  oauth: OAuthConfig;
   log: { level: string };
+}
+
+/** `AppConfig.oauth`: see docs/oauth-stores.md for every variable. */
+export interface OAuthConfig {
+  /** Public base URL of this API as providers and browsers reach it; `/api/v1/oauth/...` is appended. */
+  callbackBaseUrl: string;
+  /** Where a browser lands after an install or connect (the merchant dashboard). */
+  dashboardUrl: string;
+  /** Lifetime of a Shopify `state` (single use, stored hashed). */
+  stateTtlMs: number;
+  /** Every call to a provider (token exchange, revoke, shop details) is abandoned after this. */
+  httpTimeoutMs: number;
+  shopify: {
+    /** Both set, or the Shopify routes answer 503 "not configured". */
+    apiKey?: string;
+    apiSecret?: string;
+    /** `https://{shop}/admin`: authorize, access_token, api_permissions and the REST API live below it. */
+    adminBaseUrlTemplate: string;
+    apiVersion: string;
+    /** How far a signed callback's `timestamp` may be from now. */
+    hmacToleranceMs: number;
+  };
+  bigcommerce: { clientId?: string; clientSecret?: string; tokenUrl: string };
+  woocommerce: { appName: string; connectTtlMs: number };
+}
+
+/** Both halves of a provider credential, or neither (one alone is a configuration mistake). */
+function credentialPair(env: Env, idName: string, secretName: string): { id?: string; secret?: string } {
+  const id = read(env, idName);
+  const secret = read(env, secretName);
+  if (id && !secret) throw new ConfigError(secretName, `is required when ${idName} is set`);
+  if (secret && !id) throw new ConfigError(idName, `is required when ${secretName} is set`);
+  return { id, secret };
+}
+
+/** A provider endpoint: a URL, https in production (http only for local stand-ins and staging). */
+function providerUrl(env: Env, name: string, fallback: string, isProduction: boolean, placeholder?: string): string {
+  const raw = (read(env, name) ?? fallback).replace(/\/+$/, '');
+  if (placeholder && !raw.includes(placeholder)) throw new ConfigError(name, `must contain ${placeholder} (got "${redactUrl(raw)}")`);
+  let parsed: URL;
+  try {
+    parsed = new URL(placeholder ? raw.replace(placeholder, 'shop.example') : raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL (got "${redactUrl(raw)}")`);
+  }
+  if (parsed.protocol !== 'https:' && (isProduction || parsed.protocol !== 'http:')) {
+    throw new ConfigError(name, isProduction ? 'must be an https URL in production' : 'must be an http(s) URL');
+  }
+  return raw;
+}
+
+function loadOAuthConfig(env: Env, publicBaseUrl: string, isProduction: boolean): OAuthConfig {
+  const shopify = credentialPair(env, 'SHOPIFY_API_KEY', 'SHOPIFY_API_SECRET');
+  const bigcommerce = credentialPair(env, 'BIGCOMMERCE_CLIENT_ID', 'BIGCOMMERCE_CLIENT_SECRET');
+  const apiVersion = read(env, 'SHOPIFY_API_VERSION') ?? '2026-07';
+  if (!/^\d{4}-\d{2}$|^unstable$/.test(apiVersion)) throw new ConfigError('SHOPIFY_API_VERSION', `must look like 2026-07 (got "${apiVersion}")`);
+  return {
+    callbackBaseUrl: (url(env, 'OAUTH_CALLBACK_BASE_URL') ?? publicBaseUrl).replace(/\/+$/, ''),
+    dashboardUrl: (url(env, 'OAUTH_DASHBOARD_URL') ?? publicBaseUrl).replace(/\/+$/, ''),
+    stateTtlMs: durationMs(env, 'OAUTH_STATE_TTL', '10m'),
+    httpTimeoutMs: durationMs(env, 'OAUTH_HTTP_TIMEOUT', '10s'),
+    shopify: {
+      apiKey: shopify.id,
+      apiSecret: shopify.secret,
+      adminBaseUrlTemplate: providerUrl(env, 'SHOPIFY_ADMIN_BASE_URL_TEMPLATE', 'https://{shop}/admin', isProduction, '{shop}'),
+      apiVersion,
+      hmacToleranceMs: durationMs(env, 'SHOPIFY_HMAC_TOLERANCE', '90s'),
+    },
+    bigcommerce: {
+      clientId: bigcommerce.id,
+      clientSecret: bigcommerce.secret,
+      tokenUrl: providerUrl(env, 'BIGCOMMERCE_TOKEN_URL', 'https://login.bigcommerce.com/oauth2/token', isProduction),
+    },
+    woocommerce: {
+      appName: (read(env, 'WOOCOMMERCE_APP_NAME') ?? 'Retail Analytics').slice(0, 100),
+      connectTtlMs: durationMs(env, 'WOOCOMMERCE_CONNECT_TTL', '1h'),
+    },
+  };
 }
 
 function atMost(value: number, max: number, variable: string, rule: string): number {
@@ -161,10 +241,17 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
   // unless MFA_JWT_PRIVATE_KEY is set it is derived from the retailer secret: a different key,
   // so a challenge token can never verify as an access token.
   const mfaSecret = read(env, 'MFA_JWT_PRIVATE_KEY');
-  const mfaBytes = mfaSecret
-    ? Buffer.from(mfaSecret, 'utf8')
-    : createHmac('sha256', keys.retailer.current.secret).update('mfa-challenge-token').digest();
-  keys.mfa = { current: { kid: deriveKid(mfaBytes), secret: mfaBytes }, previous: [] };
+  const fromRetailer = (retailerSecret: Buffer) => createHmac('sha256', retailerSecret).update('mfa-challenge-token').digest();
+  const mfaBytes = mfaSecret ? Buffer.from(mfaSecret, 'utf8') : fromRetailer(keys.retailer.current.secret);
+  // Derived from the retailer key, the challenge key rotates with it: a sign-in waiting on its
+  // second factor during a rotation still completes (previous retailer keys give previous MFA keys).
+  const mfaPrevious = mfaSecret
+    ? list(env, 'MFA_JWT_PREVIOUS_KEYS').map((k) => Buffer.from(k, 'utf8'))
+    : keys.retailer.previous.map((k) => fromRetailer(k.secret));
+  keys.mfa = {
+    current: { kid: deriveKid(mfaBytes), secret: mfaBytes },
+    previous: mfaPrevious.map((secret) => ({ kid: deriveKid(secret), secret })),
+  };
 
   const encryptionRaw = secretOf('APP_ENCRYPTION_KEY');
 
@@ -253,6 +340,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       pollIntervalMs: durationMs(env, 'MAIL_POLL_INTERVAL', '1s'),
     },
     sso: { allowedRedirects: list(env, 'SSO_ALLOWED_REDIRECTS') },
+    oauth: loadOAuthConfig(env, publicBaseUrl, isProduction),
     log: { level: read(env, 'LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info') },
   };
 }

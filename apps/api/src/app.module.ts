@@ -17,6 +17,7 @@ import { HealthModule } from './health/health.module';
 import { HousekeepingModule } from './housekeeping/housekeeping.module';
 import { MailOutboxModule } from './mail/mail-outbox.module';
 import { MetricsHttpModule } from './metrics/metrics-http.module';
+import { OAuthModule } from './oauth/oauth.module';
 import { OneTimeTokensModule } from './one-time-tokens/one-time-tokens.module';
 import { PortalModule } from './portal/portal.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
@@ -61,6 +62,7 @@ export class AppModule {
         AdminModule,
         PortalModule,
         BridgeModule,
+        OAuthModule,
         ...extraImports,
       ],
       controllers: [AuditLogController],

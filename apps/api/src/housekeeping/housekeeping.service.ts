@@ -14,6 +14,8 @@ export const PRUNE_STATEMENTS: Array<{ table: string; sql: string }> = [
   { table: 'revoked_tokens', sql: `DELETE FROM revoked_tokens WHERE expires_at < now() - interval '1 minute'` },
   { table: 'mfa_challenges', sql: `DELETE FROM mfa_challenges WHERE expires_at < now() - interval '1 day'` },
   // Sent mail keeps only its sealed body; a week is enough to answer "did it go out?".
+  // Shopify retries a webhook for up to 48 hours; a month of delivered ids is ample.
+  { table: 'oauth_webhook_events', sql: `DELETE FROM oauth_webhook_events WHERE received_at < now() - interval '30 days'` },
   { table: 'mail_outbox', sql: `DELETE FROM mail_outbox WHERE sent_at IS NOT NULL AND sent_at < now() - interval '7 days'` },
 ];
 

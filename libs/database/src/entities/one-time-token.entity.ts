@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export type OneTimeTokenPurpose = 'password_reset' | 'magic_link' | 'invite' | 'email_otp' | 'portal_code' | 'oauth_state' | 'sso_state' | 'admin_magic_link' | 'admin_mfa' | 'bridge_jti';
+export type OneTimeTokenPurpose = 'password_reset' | 'magic_link' | 'invite' | 'email_otp' | 'portal_code' | 'oauth_state' | 'sso_state' | 'admin_magic_link' | 'admin_mfa' | 'bridge_jti' | 'woo_nonce';
 
 /**
  * Reset links, magic links, invites and other single-use secrets. Only the SHA-256 of the

@@ -1,0 +1,110 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/common/config';
+import { decryptSecret, encryptSecret } from '@app/common/crypto';
+import { OAuthConnection, OAuthProvider } from '@app/database';
+
+export interface ConnectedAccount {
+  retailerId: string;
+  userId: string | null;
+  provider: OAuthProvider;
+  externalId: string;
+  scopes: string[];
+  /** Plaintext: sealed here, never stored as is. */
+  accessToken: string;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * Storage of OAuth connections, one method per query. Tokens are sealed with AES-256-GCM
+ * (APP_ENCRYPTION_KEY) bound to `oauth:<provider>:<externalId>` as associated data, so a sealed
+ * token copied onto another row does not open.
+ */
+@Injectable()
+export class OAuthConnectionRepository {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private repo(manager?: EntityManager) {
+    return (manager ?? this.dataSource.manager).getRepository(OAuthConnection);
+  }
+
+  private aad(provider: string, externalId: string): string {
+    return `oauth:${provider}:${externalId}`;
+  }
+
+  seal(provider: string, externalId: string, token: string): string {
+    return encryptSecret(this.config.encryptionKey, token, this.aad(provider, externalId));
+  }
+
+  /** The plaintext token of a row loaded with `withToken`; null when it has none (revoked). */
+  openToken(row: OAuthConnection): string | null {
+    return row.accessToken ? decryptSecret(this.config.encryptionKey, row.accessToken, this.aad(row.provider, row.externalId)) : null;
+  }
+
+  findByAccount(provider: OAuthProvider, externalId: string, manager?: EntityManager): Promise<OAuthConnection | null> {
+    return this.repo(manager).findOneBy({ provider, externalId });
+  }
+
+  /** The account's row locked until the end of the caller's transaction (two installs racing see each other). */
+  findByAccountForUpdate(manager: EntityManager, provider: OAuthProvider, externalId: string): Promise<OAuthConnection | null> {
+    return this.repo(manager).createQueryBuilder('c').where('c.provider = :provider AND c.external_id = :externalId', { provider, externalId }).setLock('pessimistic_write').getOne();
+  }
+
+  listForRetailer(retailerId: string): Promise<OAuthConnection[]> {
+    return this.repo().find({ where: { retailerId }, order: { connectedAt: 'DESC', id: 'ASC' } });
+  }
+
+  findForRetailerWithToken(id: string, retailerId: string): Promise<OAuthConnection | null> {
+    return this.repo().createQueryBuilder('c').addSelect('c.accessToken').where('c.id = :id AND c.retailer_id = :retailerId', { id, retailerId }).getOne();
+  }
+
+  /**
+   * Inserts the connection, or (with `replace`) replaces token, scopes and owner of the existing row of that
+   * account (a reinstall, a reconnect, a revoked connection coming back): one row per account.
+   */
+  async saveConnected(manager: EntityManager, account: ConnectedAccount, options: { replace: boolean } = { replace: true }): Promise<OAuthConnection> {
+    const repo = this.repo(manager);
+    const sealed = this.seal(account.provider, account.externalId, account.accessToken);
+    const values = {
+      retailerId: account.retailerId,
+      userId: account.userId,
+      scopes: account.scopes,
+      status: 'active' as const,
+      accessToken: sealed,
+      refreshToken: null,
+      tokenExpiresAt: null,
+      metadata: (account.metadata ?? {}) as never,
+      connectedAt: new Date(),
+      revokedAt: null,
+    };
+    const insert = repo.createQueryBuilder().insert().values({ provider: account.provider, externalId: account.externalId, ...values });
+    // Without `replace` a row for the account already there is a unique violation (the caller's 409).
+    if (!options.replace) await insert.execute();
+    else
+      await insert.orUpdate(['retailer_id', 'user_id', 'scopes', 'status', 'access_token', 'refresh_token', 'token_expires_at', 'metadata', 'connected_at', 'revoked_at', 'updated_at'], ['provider', 'external_id'])
+      .execute();
+    return repo.findOneByOrFail({ provider: account.provider, externalId: account.externalId });
+  }
+
+  /** Marks the account's connection revoked and forgets its tokens; null when there is none. */
+  async revokeByAccount(manager: EntityManager, provider: OAuthProvider, externalId: string): Promise<OAuthConnection | null> {
+    const row = await this.findByAccount(provider, externalId, manager);
+    if (!row) return null;
+    await this.repo(manager).update({ id: row.id }, { status: 'revoked', revokedAt: new Date(), accessToken: null, refreshToken: null, tokenExpiresAt: null });
+    return { ...row, status: 'revoked' } as OAuthConnection;
+  }
+
+  async deleteById(id: string, manager?: EntityManager): Promise<void> {
+    await this.repo(manager).delete({ id });
+  }
+
+  async deleteByAccount(manager: EntityManager, provider: OAuthProvider, externalId: string): Promise<OAuthConnection | null> {
+    const row = await this.findByAccount(provider, externalId, manager);
+    if (row) await this.repo(manager).delete({ id: row.id });
+    return row;
+  }
+}

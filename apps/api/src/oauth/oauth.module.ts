@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { RetailerModule } from '../retailer/retailer.module';
+import { BigCommerceController } from './bigcommerce/bigcommerce.controller';
+import { BigCommerceService } from './bigcommerce/bigcommerce.service';
+import { ConnectionsController } from './connections/connections.controller';
+import { ConnectionsService } from './connections/connections.service';
+import { OAuthConnectionRepository } from './connections/oauth-connection.repository';
+import { StoreAccountsService } from './connections/store-accounts.service';
+import { ShopifyWebhookGuard } from './shopify/shopify-webhook.guard';
+import { ShopifyController } from './shopify/shopify.controller';
+import { ShopifyService } from './shopify/shopify.service';
+import { WooCommerceController } from './woocommerce/woocommerce.controller';
+import { WooCommerceService } from './woocommerce/woocommerce.service';
+
+/**
+ * Store connections: Shopify installs and webhooks, BigCommerce single-click app callbacks,
+ * WooCommerce key generation, and the retailer's list of connections. Provider tokens are
+ * sealed at rest and never leave this module. See docs/oauth-stores.md.
+ */
+@Module({
+  imports: [RetailerModule],
+  controllers: [ShopifyController, BigCommerceController, WooCommerceController, ConnectionsController],
+  providers: [OAuthConnectionRepository, StoreAccountsService, ShopifyService, ShopifyWebhookGuard, BigCommerceService, WooCommerceService, ConnectionsService],
+})
+export class OAuthModule {}

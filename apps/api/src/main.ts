@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, describeConfig, loadAppConfig } from '@app/common/config';
 import { APP_LOGGER, AppLogger } from '@app/common/logging';
+import { BenchProbeModule } from './bench-probe/bench-probe.module';
 import { createApp } from './bootstrap/create-app';
 
 async function main(): Promise<void> {
@@ -15,7 +16,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = await createApp(config);
+  // The benchmark's probe routes (npm run bench), never in production.
+  const probes = process.env.BENCH_PROBES === 'true' && !config.isProduction ? [BenchProbeModule] : [];
+  const app = await createApp(config, undefined, probes);
   await app.listen(config.http.port, config.http.host);
   const logger = app.get<AppLogger>(APP_LOGGER);
   // Graceful stop: finish in-flight requests, close the pools (and the embedded database, which

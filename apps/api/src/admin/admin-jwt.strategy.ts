@@ -11,6 +11,7 @@ import { ADMIN_ACCESS_COOKIE } from '../tokens/cookie-names';
 import { assertCsrf } from '../tokens/csrf';
 import { assertCommonClaims, jwtStrategyOptions } from '../tokens/jwt-strategy';
 import { TokenService } from '../tokens/token.service';
+import { enableVerifiedTokenReuse } from '../tokens/verified-tokens';
 import { AdminPrincipal } from './admin-principal';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -29,7 +30,9 @@ export class AdminJwtStrategy extends PassportStrategy(Strategy, 'admin-jwt') {
     private readonly revocation: RevocationService,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {
-    super(jwtStrategyOptions(tokens.keys, config, { types: ['admin'], audience: 'retailer', cookieName: () => ADMIN_ACCESS_COOKIE }));
+    const options = jwtStrategyOptions(tokens.keys, config, { types: ['admin'], audience: 'retailer', cookieName: () => ADMIN_ACCESS_COOKIE });
+    super(options);
+    enableVerifiedTokenReuse('admin-jwt', this, options.jwtFromRequest);
   }
 
   async validate(req: Request, payload: Record<string, unknown>): Promise<AdminPrincipal> {

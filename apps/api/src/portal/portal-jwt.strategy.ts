@@ -10,6 +10,7 @@ import { PORTAL_ACCESS_COOKIE } from '../tokens/cookie-names';
 import { assertCsrf } from '../tokens/csrf';
 import { assertCommonClaims, jwtStrategyOptions } from '../tokens/jwt-strategy';
 import { TokenService } from '../tokens/token.service';
+import { enableVerifiedTokenReuse } from '../tokens/verified-tokens';
 import { PortalPrincipal } from './portal-principal';
 
 /**
@@ -25,7 +26,9 @@ export class PortalJwtStrategy extends PassportStrategy(Strategy, 'portal-jwt') 
     private readonly revocation: RevocationService,
     private readonly roleChanges: RoleChangesService,
   ) {
-    super(jwtStrategyOptions(tokens.keys, config, { types: ['portal'], audience: 'portal', cookieName: () => PORTAL_ACCESS_COOKIE }));
+    const options = jwtStrategyOptions(tokens.keys, config, { types: ['portal'], audience: 'portal', cookieName: () => PORTAL_ACCESS_COOKIE });
+    super(options);
+    enableVerifiedTokenReuse('portal-jwt', this, options.jwtFromRequest);
   }
 
   /**

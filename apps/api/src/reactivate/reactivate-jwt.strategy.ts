@@ -9,6 +9,7 @@ import { RevocationService } from '../sessions/revocation.service';
 import { assertCsrf } from '../tokens/csrf';
 import { assertCommonClaims, jwtStrategyOptions } from '../tokens/jwt-strategy';
 import { TokenService } from '../tokens/token.service';
+import { enableVerifiedTokenReuse } from '../tokens/verified-tokens';
 import { ReactivatePrincipal } from './reactivate-principal';
 
 /**
@@ -24,7 +25,9 @@ export class ReactivateJwtStrategy extends PassportStrategy(Strategy, 'reactivat
     private readonly revocation: RevocationService,
     private readonly roleChanges: RoleChangesService,
   ) {
-    super(jwtStrategyOptions(tokens.keys, config, { types: ['reactivate'], audience: 'reactivate' }));
+    const options = jwtStrategyOptions(tokens.keys, config, { types: ['reactivate'], audience: 'reactivate' });
+    super(options);
+    enableVerifiedTokenReuse('reactivate-jwt', this, options.jwtFromRequest);
   }
 
   /**

@@ -11,6 +11,7 @@ import { RevocationService } from '../sessions/revocation.service';
 import { assertCsrf } from '../tokens/csrf';
 import { assertCommonClaims, jwtStrategyOptions } from '../tokens/jwt-strategy';
 import { TokenService } from '../tokens/token.service';
+import { enableVerifiedTokenReuse } from '../tokens/verified-tokens';
 import { impersonationPrincipal } from './impersonation-principal';
 import { RetailerPrincipal } from './retailer-principal';
 
@@ -24,7 +25,9 @@ export class RetailerJwtStrategy extends PassportStrategy(Strategy, 'retailer-jw
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {
     // Admin keys too: an admin token with `act.sub` passes as the impersonated retailer.
-    super(jwtStrategyOptions(tokens.keys, config, { types: ['retailer', 'admin'], audience: 'retailer', cookieName: (c) => c.http.retailerAccessCookieName }));
+    const options = jwtStrategyOptions(tokens.keys, config, { types: ['retailer', 'admin'], audience: 'retailer', cookieName: (c) => c.http.retailerAccessCookieName });
+    super(options);
+    enableVerifiedTokenReuse('retailer-jwt', this, options.jwtFromRequest);
   }
 
   /**

@@ -6,6 +6,7 @@ import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { RoleChangesService } from '../roles/role-changes.service';
 import { RevocationService } from '../sessions/revocation.service';
 import { TokenService } from './token.service';
+import { VerifiedTokenCache } from './verified-tokens';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -22,6 +23,9 @@ declare module 'express-serve-static-core' {
  */
 @Injectable()
 export class AuthContext {
+  /** Tokens this instance's strategies verified already (see VerifiedTokenCache). */
+  readonly verifiedTokens = new VerifiedTokenCache();
+
   constructor(
     readonly tokens: TokenService,
     readonly revocation: RevocationService,

@@ -72,8 +72,11 @@ function keyBySignature(keys: KeyRing, types: readonly TokenType[], rawJwt: stri
  */
 export function jwtStrategyOptions(keys: KeyRing, config: AppConfig, spec: JwtStrategySpec): StrategyOptionsWithRequest {
   return {
-    jwtFromRequest: (req: Request) =>
-      spec.fromRequest ? spec.fromRequest(req) : extractToken(req, spec.cookieName ? spec.cookieName(req.authContext?.config ?? config) : '\0'),
+    jwtFromRequest: (req: Request) => {
+      const token = spec.fromRequest ? spec.fromRequest(req) : extractToken(req, spec.cookieName ? spec.cookieName(req.authContext?.config ?? config) : '\0');
+      if (token) req.presentedToken = token;
+      return token;
+    },
     secretOrKeyProvider: (req: Request, rawJwt: string, done: (err: unknown, key?: unknown) => void) => {
       const header = decodeHeader(rawJwt);
       if (!header || header.alg !== 'HS256' || header.typ !== undefined && header.typ !== 'JWT') return done(new TokenRejected(ErrorCode.TOKEN_INVALID));

@@ -52,10 +52,14 @@ export function bridgeToken(owner: Owner): string {
   });
 }
 
-/** A new session without a password hash (what the revocation scenario needs many of). */
-export async function bridgeSession(instance: Instance, owner: Owner): Promise<string> {
+/** A new session without a password hash (what the revocation and refresh scenarios need many of). */
+export async function bridgeSignIn(instance: Instance, owner: Owner): Promise<{ token: string; refreshToken: string }> {
   const data = expectStatus(await call(instance, 'POST', '/auth/bridge', { token: bridgeToken(owner) }), 200, 'bridge');
-  return data.token;
+  return { token: data.token, refreshToken: data.refreshToken };
+}
+
+export async function bridgeSession(instance: Instance, owner: Owner): Promise<string> {
+  return (await bridgeSignIn(instance, owner)).token;
 }
 
 export async function logout(instance: Instance, token: string): Promise<void> {

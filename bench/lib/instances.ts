@@ -7,6 +7,9 @@ import { Client } from 'pg';
 export const ROOT = join(__dirname, '..', '..');
 const MAIN = join(ROOT, 'dist', 'apps', 'api', 'src', 'main.js');
 
+/** The runtime flags of the service as `npm run start:prod` and the Dockerfile start it. */
+export const SERVICE_NODE_ARGS = ['--max-old-space-size=256'];
+
 /** Secrets of the benchmark deployment (distinct per type, >= 32 bytes, never used elsewhere). */
 export const BENCH_SECRETS = {
   RETAILER_JWT_PRIVATE_KEY: 'bench-retailer-secret-0123456789abcdef0123456789',
@@ -72,7 +75,7 @@ export class Instance {
     if (await portAnswers(port)) throw new Error(`port ${port} is already taken (a service left over from an earlier run?)`);
     mkdirSync(join(ROOT, 'bench', 'logs'), { recursive: true });
     const log = createWriteStream(join(ROOT, 'bench', 'logs', `${name}.log`));
-    const child = spawn(process.execPath, [...nodeArgs, MAIN], {
+    const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, ...nodeArgs, MAIN], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { loadOrCreateDevSecrets } from './dev-secrets';
 import {
@@ -68,6 +69,10 @@ export interface AppConfig {
     loginMaxAttempts: number;
     lockoutWindowMs: number;
     bcryptCost: number;
+    /** Threads that run bcrypt (PASSWORD_HASH_THREADS, default: the CPUs available). */
+    passwordHashThreads: number;
+    /** How much lower their priority is than the event loop's (PASSWORD_HASH_NICE, 0..19, default 19). */
+    passwordHashNice: number;
     passwordMinLength: number;
     passwordRequireClasses: boolean;
     resetLinkTtlMs: number;
@@ -311,6 +316,8 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       loginMaxAttempts: integer(env, 'LOGIN_MAX_ATTEMPTS', 5, 1, 1000),
       lockoutWindowMs: durationMs(env, 'LOCKOUT_WINDOW', '15m'),
       bcryptCost: integer(env, 'BCRYPT_COST', 12, 4, 31),
+      passwordHashThreads: integer(env, 'PASSWORD_HASH_THREADS', availableParallelism(), 1, 256),
+      passwordHashNice: integer(env, 'PASSWORD_HASH_NICE', 19, 0, 19),
       passwordMinLength: integer(env, 'PASSWORD_MIN_LENGTH', 12, 1, 72),
       passwordRequireClasses: boolean(env, 'PASSWORD_REQUIRE_CLASSES', false),
       resetLinkTtlMs: durationMs(env, 'RESET_LINK_TTL', '24h'),

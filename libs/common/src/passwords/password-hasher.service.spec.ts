@@ -9,6 +9,7 @@ import { PasswordsModule } from './passwords.module';
 
 const PASSWORD = 'Correct-Horse-42-Battery';
 const dirs: string[] = [];
+const hashers: PasswordHasher[] = [];
 
 function configWithCost(cost: number): AppConfig {
   const dir = mkdtempSync(join(tmpdir(), 'passwords-spec-'));
@@ -18,6 +19,7 @@ function configWithCost(cost: number): AppConfig {
 
 async function hasherWithCost(cost: number): Promise<PasswordHasher> {
   const hasher = new PasswordHasher(configWithCost(cost));
+  hashers.push(hasher);
   await hasher.onModuleInit();
   return hasher;
 }
@@ -35,12 +37,14 @@ describe('PasswordHasher', () => {
     hasher = await hasherWithCost(4);
   });
 
-  afterAll(() => {
+  afterAll(async () => {
+    await Promise.all(hashers.map((h) => h.onModuleDestroy()));
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it('hashes at the configured cost (12)', async () => {
     const hasher12 = new PasswordHasher(configWithCost(12));
+    hashers.push(hasher12);
     const hash = await hasher12.hash(PASSWORD);
     expect(hash).toMatch(/^\$2b\$12\$[./A-Za-z0-9]{53}$/);
     expect(hasher12.costOf(hash)).toBe(12);

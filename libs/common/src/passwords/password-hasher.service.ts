@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import * as bcrypt from 'bcrypt';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config';
+import { HashPool } from './hash-pool';
 
 /** A bcrypt hash: `$2a$`, `$2b$` or `$2y$`, two-digit cost, 22 characters of salt, 31 of digest. */
 const BCRYPT_HASH = /^\$2([aby])\$(\d\d)\$[./A-Za-z0-9]{53}$/;
@@ -9,18 +9,26 @@ const BCRYPT_HASH = /^\$2([aby])\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 const CURRENT_PREFIXES = new Set(['a', 'b']);
 
 /**
- * Password hashing with the native `bcrypt` package: its async API runs on the libuv thread
- * pool, so hashing never blocks the event loop. Hashes are `$2b$` at BCRYPT_COST and are
- * interchangeable with bcryptjs (`$2a$` / `$2b$`) in both directions.
+ * Password hashing with the native `bcrypt` package, on a pool of low-priority threads
+ * (HashPool): hashing never blocks the event loop, and a login flood cannot take the CPU from
+ * requests that do not hash. Hashes are `$2b$` at BCRYPT_COST and are interchangeable with
+ * bcryptjs (`$2a$` / `$2b$`) in both directions.
  */
 @Injectable()
-export class PasswordHasher implements OnModuleInit {
+export class PasswordHasher implements OnModuleInit, OnModuleDestroy {
   private dummy?: Promise<string>;
+  private readonly pool: HashPool;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.pool = new HashPool(config.auth.passwordHashThreads, config.auth.passwordHashNice);
+  }
 
   async onModuleInit(): Promise<void> {
     await this.dummyHash();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.pool.close();
   }
 
   /** The bcrypt cost new hashes use (BCRYPT_COST). */
@@ -30,7 +38,7 @@ export class PasswordHasher implements OnModuleInit {
 
   hash(pw: string): Promise<string> {
     if (typeof pw !== 'string') return Promise.reject(new TypeError('password must be a string'));
-    return bcrypt.hash(pw, this.cost);
+    return this.pool.hash(pw, this.cost);
   }
 
   /**
@@ -43,7 +51,7 @@ export class PasswordHasher implements OnModuleInit {
     // The native binding refuses the `$2y$` prefix (PHP's name for the same algorithm as `$2b$`).
     const normalised = match[1] === 'y' ? `$2b$${hash.slice(4)}` : hash;
     try {
-      return await bcrypt.compare(pw, normalised);
+      return await this.pool.compare(pw, normalised);
     } catch {
       return false;
     }
@@ -55,7 +63,7 @@ export class PasswordHasher implements OnModuleInit {
    */
   async verifyAgainstDummy(pw: string): Promise<false> {
     try {
-      await bcrypt.compare(typeof pw === 'string' ? pw : '', await this.dummyHash());
+      await this.pool.compare(typeof pw === 'string' ? pw : '', await this.dummyHash());
     } catch {
       // the answer is false whatever happens
     }
@@ -77,7 +85,7 @@ export class PasswordHasher implements OnModuleInit {
 
   /** Computed once (in onModuleInit, or on first use when built outside Nest). */
   private dummyHash(): Promise<string> {
-    this.dummy ??= bcrypt.hash(randomBytes(24).toString('base64url'), this.cost);
+    this.dummy ??= this.pool.hash(randomBytes(24).toString('base64url'), this.cost);
     return this.dummy;
   }
 }

@@ -5,7 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import { AppConfig } from '@app/common/config';
-import { BODY_LIMIT_BYTES, registerJsonBody, registerRequestTracking, requestIdOf } from '@app/common/http';
+import { BODY_LIMIT_BYTES, registerEtags, registerJsonBody, registerRequestTracking, requestIdOf } from '@app/common/http';
 import { AppLogger, createLogger, NestPinoLogger } from '@app/common/logging';
 import { MetricsService } from '@app/common/metrics';
 import { AppModule } from '../app.module';
@@ -49,10 +49,19 @@ export async function createApp(
   app.enableCors({
     origin: config.http.corsOrigins.length ? config.http.corsOrigins : false,
     credentials: true,
-    exposedHeaders: ['X-Request-Id', 'Retry-After'],
+    exposedHeaders: 'X-Request-Id,Retry-After',
+    // Express's `cors` defaults, which clients saw before the move (@fastify/cors allows only
+    // GET,HEAD,POST and refuses preflights without Origin by default).
+    methods: 'GET,HEAD,PUT,PATCH,POST,DELETE',
+    strictPreflight: false,
+    // After the request-id, helmet and auth-context hooks (Nest would otherwise run CORS before
+    // every hook, and a preflight answered there would lack X-Request-Id and helmet's headers),
+    // and before the body parser, so its refusals carry the CORS headers too.
+    hook: 'preParsing',
   });
   await app.register(fastifyCookie);
   registerJsonBody(fastify, RAW_BODY_PATHS);
+  registerEtags(fastify);
   app.get(AuthContext).register(fastify);
   app.setGlobalPrefix(API_PREFIX);
 

@@ -20,23 +20,19 @@ export interface CookieOptions {
 }
 
 /**
- * Sets a cookie with the same attributes Express's `res.cookie` wrote before the move: Path `/`
- * unless given, and a `maxAge` (ms) written as both `Max-Age` (seconds) and `Expires`.
+ * Sets a cookie with the same header Express's `res.cookie` wrote before the move: Path `/`
+ * unless given, the value through encodeURIComponent, and a `maxAge` (ms) written as both
+ * `Max-Age` (seconds) and `Expires`.
  */
 export function setCookie(res: HttpResponse, name: string, value: string, options: CookieOptions = {}): void {
   const { maxAge, ...rest } = options;
   const timing = maxAge === undefined ? {} : { maxAge: Math.floor(maxAge / 1000), expires: new Date(Date.now() + maxAge) };
-  res.setCookie(name, value, { path: '/', ...rest, ...timing });
+  res.setCookie(name, value, { path: '/', ...rest, ...timing, encode: encodeURIComponent });
 }
 
 /** Clears a cookie as Express's `res.clearCookie` did: empty value, `Expires` in 1970, the same attributes. */
 export function clearCookie(res: HttpResponse, name: string, options: Omit<CookieOptions, 'maxAge'> = {}): void {
   res.setCookie(name, '', { path: '/', ...options, expires: new Date(1) });
-}
-
-/** The request's cookies (parsed by @fastify/cookie), never undefined. */
-export function cookiesOf(req: HttpRequest): Record<string, string | undefined> {
-  return req.cookies ?? {};
 }
 
 /** A 302 to `url`. */
@@ -55,9 +51,13 @@ export function pathOf(req: HttpRequest): string {
   return at === -1 ? url : url.slice(0, at);
 }
 
-/** The matched route pattern (e.g. `/api/v1/auth/sessions/:id`), undefined for unknown paths. */
+/**
+ * The matched route pattern (e.g. `/api/v1/auth/sessions/:id`); undefined for unknown paths and
+ * for wildcard routes (the CORS preflight's `*`, the Swagger UI's assets), as on Express.
+ */
 export function routePatternOf(req: HttpRequest): string | undefined {
-  return req.is404 ? undefined : req.routeOptions?.url;
+  const pattern = req.is404 ? undefined : req.routeOptions?.url;
+  return pattern && !pattern.includes('*') ? pattern : undefined;
 }
 
 declare module 'fastify' {

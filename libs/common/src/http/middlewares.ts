@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
@@ -44,6 +44,46 @@ export function registerRequestTracking(fastify: FastifyInstance, logger: AppLog
       'request',
     );
     done();
+  });
+}
+
+/** Express's default ETag: weak, the body's length and SHA-1. */
+function weakEtag(body: string | Buffer): string {
+  const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  if (buf.length === 0) return 'W/"0-2jmj7l5rSw0yVb/vlWAYkK/YBwk"';
+  return `W/"${buf.length.toString(16)}-${createHash('sha1').update(buf).digest('base64').slice(0, 27)}"`;
+}
+
+/** Whether the client's cached copy (If-None-Match) is still the answer, as Express's `req.fresh`. */
+function isFresh(req: HttpRequest, etag: string): boolean {
+  const noneMatch = req.headers['if-none-match'];
+  if (!noneMatch) return false;
+  if (/(?:^|,)\s*?no-cache\s*?(?:,|$)/.test(String(req.headers['cache-control'] ?? ''))) return false;
+  if (noneMatch.trim() === '*') return true;
+  const strip = (tag: string) => tag.trim().replace(/^W\//, '');
+  return noneMatch.split(',').some((tag) => strip(tag) === strip(etag));
+}
+
+/**
+ * Keeps what Express's `res.send` did for every body the service answers: a weak ETag, and
+ * 304 Not Modified to a GET or HEAD whose If-None-Match still matches a 2xx answer. Redirects
+ * (which Express answered without an ETag) and streamed bodies (the Swagger UI's assets, which
+ * carry their own) are left alone.
+ */
+export function registerEtags(fastify: FastifyInstance): void {
+  fastify.addHook('onSend', (req, reply, payload, done) => {
+    if ((typeof payload !== 'string' && !Buffer.isBuffer(payload)) || reply.hasHeader('location')) return done(null, payload);
+    const etag = (reply.getHeader('etag') as string | undefined) ?? weakEtag(payload);
+    reply.header('ETag', etag);
+    const status = reply.statusCode;
+    if ((req.method === 'GET' || req.method === 'HEAD') && ((status >= 200 && status < 300) || status === 304) && isFresh(req, etag)) {
+      reply.code(304);
+      reply.removeHeader('content-type');
+      reply.removeHeader('content-length');
+      reply.removeHeader('transfer-encoding');
+      return done(null, '');
+    }
+    done(null, payload);
   });
 }
 

@@ -35,9 +35,15 @@ export function clearCookie(res: HttpResponse, name: string, options: Omit<Cooki
   res.setCookie(name, '', { path: '/', ...options, expires: new Date(1) });
 }
 
-/** A 302 to `url`. */
+// encodeurl's rule (what Express applied to Location): encode what a URL may not hold, keep
+// valid percent-escapes as they are.
+const URL_UNSAFE = /(?:[^\x21\x23-\x3B\x3D\x3F-\x5F\x61-\x7A\x7C\x7E]|%(?:[^0-9A-Fa-f]|[0-9A-Fa-f][^0-9A-Fa-f]|$))+/g;
+const LONE_SURROGATE = /(^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]|[\uD800-\uDBFF]([^\uDC00-\uDFFF]|$)/g;
+
+/** A 302 to `url`, its Location encoded as Express's `res.redirect` did (the body is empty). */
 export function redirect(res: HttpResponse, url: string): void {
-  res.redirect(url, 302);
+  const location = url.replace(LONE_SURROGATE, '$1\uFFFD$2').replace(URL_UNSAFE, encodeURI);
+  res.redirect(location, 302);
 }
 
 export function setHeader(res: HttpResponse, name: string, value: string): void {

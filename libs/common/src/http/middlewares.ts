@@ -186,6 +186,8 @@ function parseJson(req: HttpRequest, body: Buffer): unknown {
   } catch {
     throw ApiError.validation([{ field: 'content-type', message: 'Unsupported charset.' }]);
   }
+  // JSON's own whitespace (space, tab, LF, CR), as body-parser's strict check reads it.
+  // eslint-disable-next-line no-control-regex
   const first = /^[\x20\x09\x0a\x0d]*(.)/.exec(text)?.[1];
   if (first !== '{' && first !== '[') throw badBody('The body is not valid JSON.');
   try {

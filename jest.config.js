@@ -1,9 +1,10 @@
 /**
  * Two projects: unit specs beside the code, end-to-end specs in test/ against real Postgres
  * (a database created for the run) and Redis. @nestjs 12 is ESM-only: @swc/jest compiles it
- * (and the few other ESM dependencies) to CommonJS for the test runtime (see STACK.md).
+ * (and the few other ESM dependencies; @fastify/cookie loads its ESM `cookie` with import()) to
+ * CommonJS for the test runtime (see STACK.md).
  */
-const esm = ['@nestjs', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', 'nodemailer', 'uuid', '@scure', '@noble', '@otplib', 'otplib'];
+const esm = ['@nestjs', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', 'nodemailer', 'uuid', '@scure', '@noble', '@otplib', 'otplib', '@fastify/cookie', 'cookie', '@fastify/static', 'content-disposition'];
 const transform = {
   '^.+\\.(t|j)sx?$': [
     '@swc/jest',

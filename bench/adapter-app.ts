@@ -54,7 +54,6 @@ async function main(): Promise<void> {
   class ProbeModule {}
 
   if (adapter === 'fastify') {
-    // Loaded only for this run: the service itself does not depend on Fastify.
     const { FastifyAdapter } = await import('@nestjs/platform-fastify');
     const fastifyCookie = (await import('@fastify/cookie')).default;
     const app = await NestFactory.create(ProbeModule, new FastifyAdapter(), { logger: false });
@@ -62,6 +61,8 @@ async function main(): Promise<void> {
     app.setGlobalPrefix('api/v1');
     await app.listen(port, '127.0.0.1');
   } else {
+    // Express is loaded only for this comparison: the service itself runs on Fastify, and
+    // @nestjs/platform-express and cookie-parser are devDependencies kept for this run.
     const cookieParser = (await import('cookie-parser')).default;
     const app = await NestFactory.create(ProbeModule, { logger: false });
     app.use(cookieParser());

@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Controller, HttpCode, Module, Param, Post, Req } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import type { Request } from 'express';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { Public } from '@app/common/auth';
 import { normalizeEmail } from '@app/common/crypto';
 import { ApiError } from '@app/common/errors';
-import { clientIp } from '@app/common/http';
+import { clientIp, type HttpRequest } from '@app/common/http';
 import { RedisService } from '@app/common/redis';
 import { RateLimitModule } from '../../apps/api/src/rate-limit/rate-limit.module';
 import { RateLimitService } from '../../apps/api/src/rate-limit/rate-limit.service';
@@ -32,7 +31,7 @@ class RateLimitProbeController {
   @Public()
   @HttpCode(200)
   @Post('forgot')
-  async forgot(@Req() req: Request) {
+  async forgot(@Req() req: HttpRequest) {
     await this.limits.consume('forgotPerIp', clientIp(req));
     return { sent: true };
   }

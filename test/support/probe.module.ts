@@ -1,10 +1,9 @@
 import { Body, Controller, Get, Module, Post, Req } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { IsInt, IsOptional, IsString, MaxLength, Min } from 'class-validator';
-import type { Request } from 'express';
 import { DataSource } from 'typeorm';
 import { Public } from '@app/common/auth';
-import { clientIp } from '@app/common/http';
+import { clientIp, type HttpRequest } from '@app/common/http';
 
 export class ProbeDto {
   @IsString()
@@ -34,7 +33,7 @@ export class ProbeController {
 
   @Public()
   @Get('ip')
-  ip(@Req() req: Request) {
+  ip(@Req() req: HttpRequest) {
     return { ip: clientIp(req) };
   }
 

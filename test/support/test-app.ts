@@ -1,5 +1,5 @@
 import type { DynamicModule, Type } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig, Env, loadAppConfig } from '@app/common/config';
 import { createApp } from '../../apps/api/src/bootstrap/create-app';
 import { LogCapture } from './log-capture';
@@ -23,12 +23,12 @@ export function isolatedLimits(env: Env): Env {
 }
 
 export interface TestInstance {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   config: AppConfig;
   logs: LogCapture;
   /** Base URL of the listening instance, e.g. http://127.0.0.1:41234 */
   url: string;
-  http: ReturnType<NestExpressApplication['getHttpServer']>;
+  http: ReturnType<NestFastifyApplication['getHttpServer']>;
   close(): Promise<void>;
 }
 

@@ -1,9 +1,8 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
 import { Public } from '@app/common/auth';
 import { ApiError, ErrorCode } from '@app/common/errors';
-import { requestContext } from '@app/common/http';
+import { requestContext, setHeader, type HttpRequest, type HttpResponse } from '@app/common/http';
 import { AdminAuth, CurrentAdmin } from './admin-auth.decorator';
 import { AdminAuthService } from './admin-auth.service';
 import { AdminPrincipal } from './admin-principal';
@@ -22,7 +21,7 @@ export class AdminAuthController {
   @Public()
   @HttpCode(202)
   @ApiOperation({ summary: 'Email an admin a single-use sign-in link (the same answer for unknown emails)' })
-  async magicLink(@Body() dto: AdminMagicLinkDto, @Req() req: Request) {
+  async magicLink(@Body() dto: AdminMagicLinkDto, @Req() req: HttpRequest) {
     await this.auth.requestMagicLink(dto.email, requestContext(req));
     return { message: 'If an admin account exists for this email, a sign-in link is on its way.' };
   }
@@ -31,8 +30,8 @@ export class AdminAuthController {
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: 'Sign in with the link: an admin token and cookie, or the TOTP challenge' })
-  verify(@Body() dto: AdminTokenDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    res.setHeader('Referrer-Policy', 'no-referrer');
+  verify(@Body() dto: AdminTokenDto, @Req() req: HttpRequest, @Res({ passthrough: true }) res: HttpResponse) {
+    setHeader(res, 'Referrer-Policy', 'no-referrer');
     return this.auth.verifyMagicLink(dto.token, requestContext(req), res);
   }
 
@@ -40,7 +39,7 @@ export class AdminAuthController {
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: 'Answer the TOTP challenge of an admin sign-in' })
-  verifyMfa(@Body() dto: AdminMfaVerifyDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  verifyMfa(@Body() dto: AdminMfaVerifyDto, @Req() req: HttpRequest, @Res({ passthrough: true }) res: HttpResponse) {
     return this.auth.verifyMfa(dto.mfaToken, dto.code, requestContext(req), res);
   }
 
@@ -48,7 +47,7 @@ export class AdminAuthController {
   @AdminAuth()
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke this admin token and clear the cookie' })
-  async logout(@CurrentAdmin() admin: AdminPrincipal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async logout(@CurrentAdmin() admin: AdminPrincipal, @Req() req: HttpRequest, @Res({ passthrough: true }) res: HttpResponse) {
     await this.auth.logout(admin, requestContext(req), res);
     return { loggedOut: true };
   }
@@ -66,7 +65,7 @@ export class AdminAuthController {
   @AdminAuth()
   @HttpCode(200)
   @ApiOperation({ summary: 'Turn TOTP on with a first code; later sign-ins ask for it' })
-  enableTotp(@CurrentAdmin() admin: AdminPrincipal, @Body() dto: AdminTotpCodeDto, @Req() req: Request) {
+  enableTotp(@CurrentAdmin() admin: AdminPrincipal, @Body() dto: AdminTotpCodeDto, @Req() req: HttpRequest) {
     this.assertOwnCredentials(admin);
     return this.auth.enableTotp(admin, dto.code, requestContext(req));
   }

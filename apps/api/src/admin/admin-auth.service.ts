@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { decryptSecret, encryptSecret, normalizeEmail, sha256Hex } from '@app/common/crypto';
@@ -21,6 +20,7 @@ import { CSRF_COOKIE, issueCsrfCookie } from '../tokens/csrf';
 import { TokenService } from '../tokens/token.service';
 import { adminMails } from './admin-mails';
 import { AdminPrincipal } from './admin-principal';
+import { clearCookie, setCookie, type HttpResponse } from '@app/common/http';
 
 export interface AdminSignedIn {
   token: string;
@@ -74,7 +74,7 @@ export class AdminAuthService {
   }
 
   /** Consumes the link: an admin token, or the TOTP challenge when the admin enrolled TOTP. */
-  async verifyMagicLink(token: string, ctx: RequestContext, res: Response): Promise<AdminSignedIn | AdminMfaChallenge> {
+  async verifyMagicLink(token: string, ctx: RequestContext, res: HttpResponse): Promise<AdminSignedIn | AdminMfaChallenge> {
     await this.limits.consume('magicLinkPerIp', ctx.ip);
     let adminId: string | null;
     try {
@@ -97,7 +97,7 @@ export class AdminAuthService {
    * Answers the TOTP challenge. Each attempt is reserved atomically before the code is checked,
    * so at most MFA_MAX_ATTEMPTS codes are ever tried against one challenge, however many race.
    */
-  async verifyMfa(mfaToken: string, code: string, ctx: RequestContext, res: Response): Promise<AdminSignedIn> {
+  async verifyMfa(mfaToken: string, code: string, ctx: RequestContext, res: HttpResponse): Promise<AdminSignedIn> {
     await this.limits.consume('mfaPerIp', ctx.ip);
     if (typeof mfaToken !== 'string' || mfaToken.length > 200) throw new ApiError(ErrorCode.TOKEN_INVALID);
     const reserved = (await this.dataSource.query(
@@ -127,7 +127,7 @@ export class AdminAuthService {
     return this.signIn(admin, 'totp', ctx, res);
   }
 
-  async logout(admin: AdminPrincipal, ctx: RequestContext, res: Response): Promise<void> {
+  async logout(admin: AdminPrincipal, ctx: RequestContext, res: HttpResponse): Promise<void> {
     if (admin.impersonatingRetailerId) {
       // Signing out with an impersonation token ends the impersonation (its sid).
       const ended = await this.impersonations.end({ id: admin.sessionId });
@@ -147,8 +147,8 @@ export class AdminAuthService {
     await this.sessions.revokeToken(admin.jti, admin.exp, 'admin_logout');
     await this.audit.record({ event: 'admin_logout', actorType: 'admin', actorId: admin.adminId, status: 'success' }, ctx);
     const base = { httpOnly: true, sameSite: 'lax' as const, secure: this.config.http.cookieSecure, path: '/' };
-    res.clearCookie(ADMIN_ACCESS_COOKIE, base);
-    res.clearCookie(CSRF_COOKIE, { ...base, httpOnly: false });
+    clearCookie(res, ADMIN_ACCESS_COOKIE, base);
+    clearCookie(res, CSRF_COOKIE, { ...base, httpOnly: false });
   }
 
   /** A new TOTP secret, inactive until `enableTotp` sees a first code. */
@@ -176,12 +176,12 @@ export class AdminAuthService {
     return { enabled: true };
   }
 
-  private async signIn(admin: Admin, method: 'magic_link' | 'totp', ctx: RequestContext, res: Response): Promise<AdminSignedIn> {
+  private async signIn(admin: Admin, method: 'magic_link' | 'totp', ctx: RequestContext, res: HttpResponse): Promise<AdminSignedIn> {
     const access = this.tokens.sign('admin', { sub: admin.id, fullAccess: admin.fullAccess, sid: randomUUID() }, { ttlMs: this.config.auth.accessTokenTtlMs });
     await this.dataSource.getRepository(Admin).update({ id: admin.id }, { lastLoginAt: new Date() });
     await this.audit.record({ event: 'admin_login_success', actorType: 'admin', actorId: admin.id, status: 'success', metadata: { method } }, ctx);
     const maxAge = Math.max(0, access.exp * 1000 - Date.now());
-    res.cookie(ADMIN_ACCESS_COOKIE, access.token, { httpOnly: true, sameSite: 'lax', secure: this.config.http.cookieSecure, path: '/', maxAge });
+    setCookie(res, ADMIN_ACCESS_COOKIE, access.token, { httpOnly: true, sameSite: 'lax', secure: this.config.http.cookieSecure, path: '/', maxAge });
     issueCsrfCookie(res, this.config.http.cookieSecure, maxAge);
     return { token: access.token, expiresAt: access.expiresAt };
   }

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Request } from 'express';
 import { Strategy } from 'passport-jwt';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
@@ -13,6 +12,7 @@ import { assertCommonClaims, jwtStrategyOptions } from '../tokens/jwt-strategy';
 import { TokenService } from '../tokens/token.service';
 import { enableVerifiedTokenReuse } from '../tokens/verified-tokens';
 import { AdminPrincipal } from './admin-principal';
+import type { HttpRequest } from '@app/common/http';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -35,7 +35,7 @@ export class AdminJwtStrategy extends PassportStrategy(Strategy, 'admin-jwt') {
     enableVerifiedTokenReuse('admin-jwt', this, options.jwtFromRequest);
   }
 
-  async validate(req: Request, payload: Record<string, unknown>): Promise<AdminPrincipal> {
+  async validate(req: HttpRequest, payload: Record<string, unknown>): Promise<AdminPrincipal> {
     assertCommonClaims(payload, (req.authContext?.config ?? this.config).jwt.issuer);
     const { sub, sid, fullAccess, act } = payload;
     if (typeof sub !== 'string' || typeof sid !== 'string' || typeof fullAccess !== 'boolean') throw new ApiError(ErrorCode.TOKEN_INVALID);

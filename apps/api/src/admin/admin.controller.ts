@@ -1,7 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
-import { requestContext } from '@app/common/http';
+import { requestContext, type HttpRequest } from '@app/common/http';
 import { AdminAuth, assertFullAccess, CurrentAdmin } from './admin-auth.decorator';
 import { AdminPrincipal } from './admin-principal';
 import { ImpersonateDto, RetailerSearchDto, SuspendDto } from './admin.dto';
@@ -30,7 +29,7 @@ export class AdminController {
   @AdminAuth()
   @HttpCode(200)
   @ApiOperation({ summary: 'Suspend: sessions and impersonations revoked, keys refused, sign-ins refused' })
-  suspend(@CurrentAdmin() admin: AdminPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: SuspendDto, @Req() req: Request) {
+  suspend(@CurrentAdmin() admin: AdminPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: SuspendDto, @Req() req: HttpRequest) {
     assertFullAccess(admin);
     return this.admins.suspend(admin, id, dto.reason, requestContext(req));
   }
@@ -39,7 +38,7 @@ export class AdminController {
   @AdminAuth()
   @HttpCode(200)
   @ApiOperation({ summary: 'Lift a suspension: keys work again, sessions stay revoked' })
-  unsuspend(@CurrentAdmin() admin: AdminPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {
+  unsuspend(@CurrentAdmin() admin: AdminPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: HttpRequest) {
     assertFullAccess(admin);
     return this.admins.unsuspend(admin, id, requestContext(req));
   }
@@ -48,7 +47,7 @@ export class AdminController {
   @AdminAuth()
   @HttpCode(200)
   @ApiOperation({ summary: 'Clear the lockout of a retailer user' })
-  unlock(@CurrentAdmin() admin: AdminPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {
+  unlock(@CurrentAdmin() admin: AdminPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: HttpRequest) {
     assertFullAccess(admin);
     return this.admins.unlockUser(admin, id, requestContext(req));
   }
@@ -56,7 +55,7 @@ export class AdminController {
   @Post('impersonations')
   @AdminAuth()
   @ApiOperation({ summary: 'Act as a retailer: an admin token with act.sub, at most 1 h, audit-logged' })
-  impersonate(@CurrentAdmin() admin: AdminPrincipal, @Body() dto: ImpersonateDto, @Req() req: Request) {
+  impersonate(@CurrentAdmin() admin: AdminPrincipal, @Body() dto: ImpersonateDto, @Req() req: HttpRequest) {
     return this.admins.impersonate(admin, dto, requestContext(req));
   }
 
@@ -64,7 +63,7 @@ export class AdminController {
   @AdminAuth()
   @HttpCode(200)
   @ApiOperation({ summary: 'End an impersonation: its token is revoked everywhere' })
-  end(@CurrentAdmin() admin: AdminPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {
+  end(@CurrentAdmin() admin: AdminPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: HttpRequest) {
     return this.admins.endImpersonation(admin, id, requestContext(req));
   }
 }

@@ -1,10 +1,10 @@
 import { Controller, ExecutionContext, Get } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
 import { ApiError } from '@app/common/errors';
 import { ApiKeyAuth } from './api-key-auth.decorator';
 import { ApiKeyAuthGuard } from './api-key-auth.guard';
 import type { ApiKeyService, AuthenticateOptions } from './api-key.service';
+import type { HttpRequest } from '@app/common/http';
 
 @Controller('reporting')
 class SampleController {
@@ -12,7 +12,7 @@ class SampleController {
   @Get('audit-logs') @ApiKeyAuth('audit_logs:read') auditLogs() {}
 }
 
-function contextFor(method: keyof SampleController, req: Partial<Request>): ExecutionContext {
+function contextFor(method: keyof SampleController, req: Partial<HttpRequest>): ExecutionContext {
   return {
     getHandler: () => SampleController.prototype[method],
     getClass: () => SampleController,
@@ -20,8 +20,8 @@ function contextFor(method: keyof SampleController, req: Partial<Request>): Exec
   } as unknown as ExecutionContext;
 }
 
-function fakeRequest(headers: Record<string, string | string[]>, query: Record<string, string> = {}): Partial<Request> {
-  return { headers, query, ip: '::ffff:10.1.2.3', socket: {} as Request['socket'] } as Partial<Request>;
+function fakeRequest(headers: Record<string, string | string[]>, query: Record<string, string> = {}): Partial<HttpRequest> {
+  return { headers, query, ip: '::ffff:10.1.2.3', socket: {} as HttpRequest['socket'] } as Partial<HttpRequest>;
 }
 
 describe('ApiKeyAuthGuard', () => {

@@ -1,8 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
 import { ApiError, ErrorCode } from '@app/common/errors';
-import { clientIp } from '@app/common/http';
+import { clientIp, type HttpRequest } from '@app/common/http';
 import { bearerToken } from '../tokens/token-extraction';
 import { API_KEY_SCOPE } from './api-key-scopes';
 import { ApiKeyService } from './api-key.service';
@@ -12,7 +11,7 @@ import { ApiKeyService } from './api-key.service';
  * string (URLs end up in logs, history and Referer headers). Two different credentials in the
  * two headers are refused rather than guessing which one the caller meant.
  */
-export function extractApiKey(req: Request): string | undefined {
+export function extractApiKey(req: HttpRequest): string | undefined {
   const bearer = bearerToken(req);
   const header = req.headers['x-api-key'];
   if (Array.isArray(header)) throw new ApiError(ErrorCode.TOKEN_INVALID);
@@ -36,7 +35,7 @@ export class ApiKeyAuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<HttpRequest>();
     const scope = this.reflector.getAllAndOverride<string | undefined>(API_KEY_SCOPE, [context.getHandler(), context.getClass()]);
     req.user = await this.keys.authenticate(extractApiKey(req), { type: 'reporting', scope, ip: clientIp(req) });
     // A header credential: no cookie, so CSRF does not apply.

@@ -1,7 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
-import { requestContext } from '@app/common/http';
+import { requestContext, type HttpRequest } from '@app/common/http';
 import { RetailerAuth } from '../retailer/retailer-auth.decorator';
 import { CurrentPrincipal, RetailerPrincipal } from '../retailer/retailer-principal';
 import { ApiKeyService } from './api-key.service';
@@ -18,7 +17,7 @@ export class ApiKeyController {
   @RetailerAuth()
   @CredentialRoute()
   @ApiOperation({ summary: 'Create a key; the whole key is in this answer only' })
-  create(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: CreateApiKeyDto, @Req() req: Request) {
+  create(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: CreateApiKeyDto, @Req() req: HttpRequest) {
     return this.keys.create(principal, dto, requestContext(req));
   }
 
@@ -33,7 +32,7 @@ export class ApiKeyController {
   @RetailerAuth()
   @CredentialRoute()
   @ApiOperation({ summary: 'A new key; the old one keeps working for API_KEY_ROTATION_GRACE' })
-  rotate(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {
+  rotate(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: HttpRequest) {
     return this.keys.rotate(principal, id, requestContext(req));
   }
 
@@ -42,7 +41,7 @@ export class ApiKeyController {
   @CredentialRoute()
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke a key, at once on every instance' })
-  async revoke(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {
+  async revoke(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: HttpRequest) {
     await this.keys.revoke(principal, id, requestContext(req));
     return { revoked: true };
   }

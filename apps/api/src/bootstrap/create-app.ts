@@ -1,11 +1,11 @@
 import { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import cookieParser from 'cookie-parser';
-import helmet from 'helmet';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
 import { AppConfig } from '@app/common/config';
-import { jsonBody, requestTracking } from '@app/common/http';
+import { BODY_LIMIT_BYTES, registerEtags, registerJsonBody, registerRequestTracking, requestIdOf } from '@app/common/http';
 import { AppLogger, createLogger, NestPinoLogger } from '@app/common/logging';
 import { MetricsService } from '@app/common/metrics';
 import { AppModule } from '../app.module';
@@ -24,27 +24,45 @@ export async function createApp(
   config: AppConfig,
   logger: AppLogger = createLogger(config.log.level),
   extraImports: Array<Type | DynamicModule> = [],
-): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger, extraImports), {
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    // The client address is the socket's unless the hop is trusted (X-Forwarded-For otherwise ignored).
+    // (Fastify takes a hop count too, as Express did; its typings list only the other forms.)
+    trustProxy: config.http.trustProxy as boolean | string[],
+    genReqId: requestIdOf,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Routing as on Express before the move: a trailing slash and letter case do not matter,
+    // and path parameters are not cut at Fastify's default 100 characters.
+    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 2048 },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, extraImports), adapter, {
     bodyParser: false,
     logger: new NestPinoLogger(logger),
     abortOnError: false,
   });
   const metrics = app.get(MetricsService);
+  const fastify = app.getHttpAdapter().getInstance();
 
-  // The client address is the socket's unless the hop is trusted (X-Forwarded-For otherwise ignored).
-  app.set('trust proxy', config.http.trustProxy);
-  app.disable('x-powered-by');
-  app.use(requestTracking(logger, metrics));
-  app.use(helmet());
+  // Hooks run in the order added: the request id and access log first, as the first middleware did.
+  registerRequestTracking(fastify, logger, metrics);
+  await app.register(fastifyHelmet);
   app.enableCors({
     origin: config.http.corsOrigins.length ? config.http.corsOrigins : false,
     credentials: true,
-    exposedHeaders: ['X-Request-Id', 'Retry-After'],
+    exposedHeaders: 'X-Request-Id,Retry-After',
+    // Express's `cors` defaults, which clients saw before the move (@fastify/cors allows only
+    // GET,HEAD,POST and refuses preflights without Origin by default).
+    methods: 'GET,HEAD,PUT,PATCH,POST,DELETE',
+    strictPreflight: false,
+    // After the request-id, helmet and auth-context hooks (Nest would otherwise run CORS before
+    // every hook, and a preflight answered there would lack X-Request-Id and helmet's headers),
+    // and before the body parser, so its refusals carry the CORS headers too.
+    hook: 'preParsing',
   });
-  app.use(cookieParser());
-  app.use(jsonBody(logger, metrics, RAW_BODY_PATHS));
-  app.use(app.get(AuthContext).middleware());
+  await app.register(fastifyCookie);
+  registerJsonBody(fastify, RAW_BODY_PATHS);
+  registerEtags(fastify);
+  app.get(AuthContext).register(fastify);
   app.setGlobalPrefix(API_PREFIX);
 
   const document = SwaggerModule.createDocument(
@@ -63,5 +81,6 @@ export async function createApp(
   SwaggerModule.setup(`${API_PREFIX}/docs`, app, document, { jsonDocumentUrl: `${API_PREFIX}/docs-json` });
 
   await app.init();
+  await fastify.ready();
   return app;
 }

@@ -1,7 +1,6 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
 import { ApiError } from '@app/common/errors';
-import { createValidationPipe, requestContext } from '@app/common/http';
+import { createValidationPipe, requestContext, type HttpRequest } from '@app/common/http';
 import { JwtAuthGuardFor } from '../tokens/jwt-auth.guard';
 import { BridgeClaims } from './bridge-claims';
 import { BridgeService } from './bridge.service';
@@ -21,7 +20,7 @@ export class BridgeAuthGuard extends JwtAuthGuardFor('bridge-jwt') {
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<HttpRequest>();
     const token = (req.body as { token?: unknown } | undefined)?.token;
     // Guards run before pipes: a malformed body is refused here, before its token is spent.
     // Without any token the strategy answers TOKEN_MISSING, like every guarded route.

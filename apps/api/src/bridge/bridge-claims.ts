@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
 import { User } from '@app/database';
+import type { HttpRequest } from '@app/common/http';
 
 /** The verified claims of a bridge token (what BridgeJwtStrategy returns). */
 export interface BridgeClaims {
@@ -25,5 +25,5 @@ export interface BridgePrincipal {
 
 /** Reads the principal placed on the request by BridgeAuthGuard. */
 export const CurrentBridge = createParamDecorator((_data: unknown, ctx: ExecutionContext): BridgePrincipal => {
-  return ctx.switchToHttp().getRequest<Request>().user as BridgePrincipal;
+  return ctx.switchToHttp().getRequest<HttpRequest>().user as BridgePrincipal;
 });

@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
-import type { Request } from 'express';
 import { loadAppConfig } from '@app/common/config';
 import { ApiError } from '@app/common/errors';
 import { KeyRing } from '../tokens/key-ring';
 import { jwtStrategyOptions, TokenRejected } from '../tokens/jwt-strategy';
 import { TokenService } from '../tokens/token.service';
 import { BridgeJwtStrategy, bridgeTokenFromBody } from './bridge-jwt.strategy';
+import type { HttpRequest } from '@app/common/http';
 
 const SECRETS = {
   RETAILER_JWT_PRIVATE_KEY: 'unit-retailer-secret-0123456789abcdef0123',
@@ -35,7 +35,7 @@ function codeOf(fn: () => unknown): string | undefined {
 
 describe('BridgeJwtStrategy', () => {
   const strategy = new BridgeJwtStrategy({ keys } as TokenService, config);
-  const req = {} as Request;
+  const req = {} as HttpRequest;
   const now = () => Math.floor(Date.now() / 1000);
   const claims = (over: Record<string, unknown> = {}) => ({ iss: 'orders-service', sub: 'r', uid: 'u', jti: 'j', iat: now(), exp: now() + 60, ...over });
 
@@ -57,21 +57,21 @@ describe('BridgeJwtStrategy', () => {
   });
 
   it('reads the token from the body only', () => {
-    expect(bridgeTokenFromBody({ body: { token: 'abc' }, headers: { authorization: 'Bearer xyz' } } as unknown as Request)).toBe('abc');
-    expect(bridgeTokenFromBody({ body: {}, headers: { authorization: 'Bearer xyz' } } as unknown as Request)).toBeNull();
-    expect(bridgeTokenFromBody({ body: { token: 42 } } as unknown as Request)).toBeNull();
-    expect(bridgeTokenFromBody({} as Request)).toBeNull();
+    expect(bridgeTokenFromBody({ body: { token: 'abc' }, headers: { authorization: 'Bearer xyz' } } as unknown as HttpRequest)).toBe('abc');
+    expect(bridgeTokenFromBody({ body: {}, headers: { authorization: 'Bearer xyz' } } as unknown as HttpRequest)).toBeNull();
+    expect(bridgeTokenFromBody({ body: { token: 42 } } as unknown as HttpRequest)).toBeNull();
+    expect(bridgeTokenFromBody({} as HttpRequest)).toBeNull();
   });
 });
 
 describe('jwtStrategyOptions with kidOptional (the bridge key provider)', () => {
-  type KeyProvider = (req: Request, raw: string, done: (err: unknown, key?: unknown) => void) => void;
+  type KeyProvider = (req: HttpRequest, raw: string, done: (err: unknown, key?: unknown) => void) => void;
   const options = jwtStrategyOptions(keys, config, { types: ['bridge'], audience: 'bridge', fromRequest: bridgeTokenFromBody, kidOptional: true }) as unknown as {
     secretOrKeyProvider: KeyProvider;
   };
   const provide = (raw: string) =>
     new Promise<{ err: unknown; kid?: string }>((resolve) =>
-      options.secretOrKeyProvider({} as Request, raw, (err: unknown, key?: unknown) => {
+      options.secretOrKeyProvider({} as HttpRequest, raw, (err: unknown, key?: unknown) => {
         resolve({ err, kid: key ? keys.keysOf('bridge').find((k) => k.key === key)?.kid : undefined });
       }),
     );

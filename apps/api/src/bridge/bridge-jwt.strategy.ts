@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import type { Request } from 'express';
 import { Strategy } from 'passport-jwt';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { ApiError, ErrorCode } from '@app/common/errors';
 import { jwtStrategyOptions } from '../tokens/jwt-strategy';
 import { TokenService } from '../tokens/token.service';
 import { BridgeClaims } from './bridge-claims';
+import type { HttpRequest } from '@app/common/http';
 
 /** The contract's `exp - iat <= 300`: a bridge token lives five minutes at most. */
 export const BRIDGE_MAX_LIFETIME_SECONDS = 300;
@@ -14,7 +14,7 @@ export const BRIDGE_MAX_LIFETIME_SECONDS = 300;
 export const BRIDGE_MAX_IAT_SKEW_SECONDS = 30;
 
 /** The bridge token is read from the JSON body's `token` field only: never a header, cookie or query. */
-export function bridgeTokenFromBody(req: Request): string | null {
+export function bridgeTokenFromBody(req: HttpRequest): string | null {
   const token = (req.body as { token?: unknown } | undefined)?.token;
   return typeof token === 'string' && token.length > 0 ? token : null;
 }
@@ -37,7 +37,7 @@ export class BridgeJwtStrategy extends PassportStrategy(Strategy, 'bridge-jwt') 
     super(jwtStrategyOptions(tokens.keys, config, { types: ['bridge'], audience: 'bridge', fromRequest: bridgeTokenFromBody, kidOptional: true }));
   }
 
-  validate(req: Request, payload: Record<string, unknown>): BridgeClaims {
+  validate(req: HttpRequest, payload: Record<string, unknown>): BridgeClaims {
     const config = req.authContext?.config ?? this.config;
     const { iss, sub, uid, jti, iat, exp } = payload;
     if (typeof iss !== 'string' || !config.jwt.bridgeAllowedIssuers.includes(iss)) throw new ApiError(ErrorCode.TOKEN_INVALID);

@@ -1,7 +1,6 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
-import { requestContext } from '@app/common/http';
+import { requestContext, type HttpRequest, type HttpResponse } from '@app/common/http';
 import { SessionCookies } from '../retailer/session-cookies';
 import { BridgeAuth } from './bridge-auth.decorator';
 import { BridgePrincipal, CurrentBridge } from './bridge-claims';
@@ -21,7 +20,7 @@ export class BridgeController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Trade a single-use bridge token from a sibling service for a retailer session (answers as login)' })
   // The body was validated and its token verified and spent by BridgeAuthGuard; the DTO documents it.
-  async exchange(@CurrentBridge() principal: BridgePrincipal, @Body() _dto: BridgeExchangeDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async exchange(@CurrentBridge() principal: BridgePrincipal, @Body() _dto: BridgeExchangeDto, @Req() req: HttpRequest, @Res({ passthrough: true }) res: HttpResponse) {
     return this.cookies.signedIn(res, await this.bridge.exchange(principal, requestContext(req)));
   }
 }

@@ -1,11 +1,10 @@
 import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
 import { Public } from '@app/common/auth';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { safeEqual } from '@app/common/crypto';
 import { ApiError, ErrorCode } from '@app/common/errors';
-import { RawResponse } from '@app/common/http';
+import { RawResponse, setHeader, type HttpResponse } from '@app/common/http';
 import { MetricsService } from '@app/common/metrics';
 
 @ApiTags('operations')
@@ -21,14 +20,14 @@ export class MetricsController {
   @Public()
   @RawResponse()
   @ApiOperation({ summary: 'Prometheus metrics: request counts and latencies by route and status, auth failures by code' })
-  async scrape(@Headers('authorization') authorization: string | undefined, @Res() res: Response): Promise<void> {
+  async scrape(@Headers('authorization') authorization: string | undefined, @Res() res: HttpResponse): Promise<void> {
     const expected = this.config.http.metricsToken;
     if (expected) {
       const presented = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1];
       if (!presented) throw new ApiError(ErrorCode.TOKEN_MISSING);
       if (!safeEqual(presented, expected)) throw new ApiError(ErrorCode.TOKEN_INVALID);
     }
-    res.setHeader('Content-Type', this.metrics.registry.contentType);
+    setHeader(res, 'Content-Type', this.metrics.registry.contentType);
     res.send(await this.metrics.render());
   }
 }

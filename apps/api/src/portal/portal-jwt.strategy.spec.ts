@@ -1,6 +1,5 @@
 import { Reflector } from '@nestjs/core';
 import { GUARDS_METADATA } from '@nestjs/common/constants';
-import type { Request } from 'express';
 import { AUTH_POLICY } from '@app/common/auth';
 import { loadAppConfig } from '@app/common/config';
 import { ApiError } from '@app/common/errors';
@@ -11,6 +10,7 @@ import type { TokenService } from '../tokens/token.service';
 import { PortalAuth } from './portal-auth.decorator';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { PortalJwtStrategy } from './portal-jwt.strategy';
+import type { HttpRequest } from '@app/common/http';
 
 const config = loadAppConfig({
   NODE_ENV: 'test',
@@ -40,7 +40,7 @@ describe('PortalJwtStrategy.validate', () => {
   const strategy = new PortalJwtStrategy({ keys: new KeyRing(config) } as TokenService, config, revocation, roleChanges);
   const now = Math.floor(Date.now() / 1000);
   const claims = { sub: 'retailer-1', uid: 'user-1', sid: 'session-1', iss: config.jwt.issuer, aud: ['portal'], iat: now, exp: now + 60, jti: 'jti-1' };
-  const req = (over: Partial<Request> = {}) => ({ method: 'GET', headers: {}, cookies: {}, authSource: 'bearer', ...over }) as unknown as Request;
+  const req = (over: Partial<HttpRequest> = {}) => ({ method: 'GET', headers: {}, cookies: {}, authSource: 'bearer', ...over }) as unknown as HttpRequest;
 
   afterEach(() => {
     revokedSessions.clear();
@@ -68,7 +68,7 @@ describe('PortalJwtStrategy.validate', () => {
   });
 
   it('reads revocations from the request\'s own instance (req.authContext) when there is one', () => {
-    const mine = { revocation: { isRevoked: () => true }, config, roleChanges } as unknown as Request['authContext'];
+    const mine = { revocation: { isRevoked: () => true }, config, roleChanges } as unknown as HttpRequest['authContext'];
     expect(codeOf(() => strategy.validate(req({ authContext: mine }), claims))).toBe('TOKEN_REVOKED');
   });
 

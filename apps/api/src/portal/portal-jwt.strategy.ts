@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import type { Request } from 'express';
 import { Strategy } from 'passport-jwt';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { ApiError, ErrorCode } from '@app/common/errors';
@@ -12,6 +11,7 @@ import { assertCommonClaims, jwtStrategyOptions } from '../tokens/jwt-strategy';
 import { TokenService } from '../tokens/token.service';
 import { enableVerifiedTokenReuse } from '../tokens/verified-tokens';
 import { PortalPrincipal } from './portal-principal';
+import type { HttpRequest } from '@app/common/http';
 
 /**
  * Portal tokens (`aud: portal`, the portal key only) from the `portal_access_token` cookie or
@@ -36,7 +36,7 @@ export class PortalJwtStrategy extends PassportStrategy(Strategy, 'portal-jwt') 
    * is the originating retailer session, so a dashboard logout, remote termination, password
    * reset or suspension revokes the portal token too.
    */
-  validate(req: Request, payload: Record<string, unknown>): PortalPrincipal {
+  validate(req: HttpRequest, payload: Record<string, unknown>): PortalPrincipal {
     assertCommonClaims(payload, (req.authContext?.config ?? this.config).jwt.issuer);
     const { sub, uid, sid } = payload;
     if (typeof sub !== 'string' || typeof uid !== 'string' || typeof sid !== 'string') throw new ApiError(ErrorCode.TOKEN_INVALID);

@@ -1,9 +1,8 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
 import { Public } from '@app/common/auth';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
-import { requestContext } from '@app/common/http';
+import { requestContext, setHeader, type HttpRequest, type HttpResponse } from '@app/common/http';
 import { CredentialRoute } from '../retailer/impersonation.guard';
 import { RetailerAuth } from '../retailer/retailer-auth.decorator';
 import { CurrentPrincipal, RetailerPrincipal } from '../retailer/retailer-principal';
@@ -28,7 +27,7 @@ export class PortalController {
   @CredentialRoute()
   @HttpCode(200)
   @ApiOperation({ summary: 'A single-use code (PORTAL_CODE_TTL, 60 s) the merchant portal trades for a portal token' })
-  handoff(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: Request) {
+  handoff(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: HttpRequest) {
     return this.portal.handoff(principal, requestContext(req));
   }
 
@@ -36,9 +35,9 @@ export class PortalController {
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: 'Trade a handoff code for a portal token (also set as the portal cookie)' })
-  async exchange(@Body() dto: PortalExchangeDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async exchange(@Body() dto: PortalExchangeDto, @Req() req: HttpRequest, @Res({ passthrough: true }) res: HttpResponse) {
     // The page that consumed the code must not leak it in a Referer header.
-    res.setHeader('Referrer-Policy', 'no-referrer');
+    setHeader(res, 'Referrer-Policy', 'no-referrer');
     const issued = await this.portal.exchange(dto.code, requestContext(req));
     setPortalCookie(res, this.config, issued);
     return { token: issued.token, expiresAt: issued.expiresAt };

@@ -1,6 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
-import { clientIp } from '@app/common/http';
+import { clientIp, type HttpRequest } from '@app/common/http';
 import { extractApiKey } from '../api-key/api-key-auth.guard';
 import { ApiKeyService } from '../api-key/api-key.service';
 
@@ -14,7 +13,7 @@ export class ReactivateApiKeyGuard implements CanActivate {
   constructor(private readonly keys: ApiKeyService) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<HttpRequest>();
     req.user = await this.keys.authenticate(extractApiKey(req), { type: 'reactivate', scope: 'reactivate:marketing', ip: clientIp(req) });
     req.authSource = 'bearer';
     return true;

@@ -1,6 +1,5 @@
 import { Reflector } from '@nestjs/core';
 import { GUARDS_METADATA } from '@nestjs/common/constants';
-import type { Request } from 'express';
 import { AUTH_POLICY } from '@app/common/auth';
 import { loadAppConfig } from '@app/common/config';
 import { ApiError } from '@app/common/errors';
@@ -11,6 +10,7 @@ import type { TokenService } from '../tokens/token.service';
 import { ReactivateAuth } from './reactivate-auth.decorator';
 import { ReactivateAuthGuard } from './reactivate-auth.guard';
 import { ReactivateJwtStrategy } from './reactivate-jwt.strategy';
+import type { HttpRequest } from '@app/common/http';
 
 const config = loadAppConfig({
   NODE_ENV: 'test',
@@ -39,7 +39,7 @@ describe('ReactivateJwtStrategy', () => {
   const strategy = new ReactivateJwtStrategy({ keys: new KeyRing(config) } as TokenService, config, revocation, roleChanges);
   const now = Math.floor(Date.now() / 1000);
   const claims = { sub: 'retailer-1', uid: 'user-1', sid: 'session-1', iss: config.jwt.issuer, aud: ['reactivate'], iat: now, exp: now + 60, jti: 'jti-1' };
-  const req = (over: Partial<Request> = {}) => ({ method: 'GET', headers: {}, cookies: {}, ...over }) as unknown as Request;
+  const req = (over: Partial<HttpRequest> = {}) => ({ method: 'GET', headers: {}, cookies: {}, ...over }) as unknown as HttpRequest;
 
   it('answers the reactivate principal of a well-formed token', () => {
     expect(strategy.validate(req({ authSource: 'bearer' }), claims)).toEqual({
@@ -60,7 +60,7 @@ describe('ReactivateJwtStrategy', () => {
   });
 
   it('reads the token from Authorization: Bearer only, never from a cookie or the query string', () => {
-    const extract = (strategy as unknown as { _jwtFromRequest: (r: Request) => string | null })._jwtFromRequest;
+    const extract = (strategy as unknown as { _jwtFromRequest: (r: HttpRequest) => string | null })._jwtFromRequest;
     expect(extract(req({ headers: { authorization: 'Bearer abc.def.ghi' } }))).toBe('abc.def.ghi');
     const cookies = { portal_access_token: 'x.y.z', retailer_access_token: 'x.y.z', reactivate_access_token: 'x.y.z' };
     expect(extract(req({ cookies, query: { token: 'x.y.z', access_token: 'x.y.z' } }))).toBeNull();

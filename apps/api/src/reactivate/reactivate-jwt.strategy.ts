@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import type { Request } from 'express';
 import { Strategy } from 'passport-jwt';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { ApiError, ErrorCode } from '@app/common/errors';
@@ -11,6 +10,7 @@ import { assertCommonClaims, jwtStrategyOptions } from '../tokens/jwt-strategy';
 import { TokenService } from '../tokens/token.service';
 import { enableVerifiedTokenReuse } from '../tokens/verified-tokens';
 import { ReactivatePrincipal } from './reactivate-principal';
+import type { HttpRequest } from '@app/common/http';
 
 /**
  * Reactivate tokens (`aud: reactivate`, the reactivate key only), from `Authorization: Bearer`
@@ -34,7 +34,7 @@ export class ReactivateJwtStrategy extends PassportStrategy(Strategy, 'reactivat
    * Cheap: revocation and member removal are in-memory lookups, no database. The token's `sid`
    * is the retailer session it was issued from, so whatever revokes that session revokes it.
    */
-  validate(req: Request, payload: Record<string, unknown>): ReactivatePrincipal {
+  validate(req: HttpRequest, payload: Record<string, unknown>): ReactivatePrincipal {
     assertCommonClaims(payload, (req.authContext?.config ?? this.config).jwt.issuer);
     const { sub, uid, sid } = payload;
     if (typeof sub !== 'string' || typeof uid !== 'string' || typeof sid !== 'string') throw new ApiError(ErrorCode.TOKEN_INVALID);

@@ -1,7 +1,6 @@
 import { Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
-import { requestContext } from '@app/common/http';
+import { requestContext, type HttpRequest } from '@app/common/http';
 import { CredentialRoute } from '../retailer/impersonation.guard';
 import { RetailerAuth } from '../retailer/retailer-auth.decorator';
 import { CurrentPrincipal, RetailerPrincipal } from '../retailer/retailer-principal';
@@ -20,7 +19,7 @@ export class ReactivateController {
   @CredentialRoute()
   @HttpCode(200)
   @ApiOperation({ summary: 'A reactivate token for the signed-in user, revoked with their session' })
-  issue(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: Request) {
+  issue(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: HttpRequest) {
     return this.tokens.issue(principal, requestContext(req));
   }
 

@@ -1,9 +1,8 @@
 import { CallHandler, CanActivate, ExecutionContext, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
 import { catchError, from, mergeMap, Observable, throwError } from 'rxjs';
 import { ApiError, ErrorCode, toApiError } from '@app/common/errors';
-import { requestContext } from '@app/common/http';
+import { requestContext, pathOf, routePatternOf, type HttpRequest } from '@app/common/http';
 import { AuditService } from '../audit/audit.service';
 import { RetailerPrincipal } from './retailer-principal';
 
@@ -24,7 +23,7 @@ export const EndsOwnAccess = () => SetMetadata(ENDS_IMPERSONATION, true);
 /** The `impersonated_request` audit row of one request (the admin as actor, the retailer as subject). */
 function recordImpersonatedRequest(
   audit: AuditService,
-  req: Request,
+  req: HttpRequest,
   principal: RetailerPrincipal,
   outcome: { status: 'success' | 'failure'; httpStatus: number; refused?: 'credentials' | 'read_only' },
 ): Promise<unknown> {
@@ -41,7 +40,7 @@ function recordImpersonatedRequest(
       metadata: {
         impersonationId: impersonation.id,
         method: req.method,
-        route: (req.route as { path?: string } | undefined)?.path ?? req.path,
+        route: routePatternOf(req) ?? pathOf(req),
         fullAccess: impersonation.fullAccess,
         httpStatus: outcome.httpStatus,
         ...(outcome.refused ? { refused: outcome.refused } : {}),
@@ -65,7 +64,7 @@ export class ImpersonationGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<HttpRequest>();
     const principal = req.user as RetailerPrincipal | undefined;
     const impersonation = principal?.impersonation;
     if (!impersonation) return true;
@@ -90,7 +89,7 @@ export class ImpersonationAuditInterceptor implements NestInterceptor {
   constructor(private readonly audit: AuditService) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<HttpRequest>();
     const principal = req.user as RetailerPrincipal | undefined;
     if (!principal?.impersonation) return next.handle();
     // The status Nest will answer with (@HttpCode, else 201 for POST): not yet on the response here.

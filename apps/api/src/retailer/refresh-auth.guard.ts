@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
 import { ImpersonationGuard } from './impersonation.guard';
 import { RetailerAuthGuard } from './retailer-auth.guard';
 import { REFRESH_COOKIE } from './session-cookies';
+import type { HttpRequest } from '@app/common/http';
 
 /**
  * POST /auth/refresh takes a refresh token (body or cookie, checked by the service); only when
@@ -17,7 +17,7 @@ export class RefreshAuthGuard implements CanActivate {
   constructor(private readonly impersonation: ImpersonationGuard) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<HttpRequest>();
     const body = req.body as { refreshToken?: unknown } | undefined;
     if (body?.refreshToken !== undefined || (req.cookies as Record<string, string> | undefined)?.[REFRESH_COOKIE]) return true;
     return ((await this.retailer.canActivate(context)) as boolean) && this.impersonation.canActivate(context);

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import type { Request } from 'express';
 import { Strategy } from 'passport-jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -14,6 +13,7 @@ import { TokenService } from '../tokens/token.service';
 import { enableVerifiedTokenReuse } from '../tokens/verified-tokens';
 import { impersonationPrincipal } from './impersonation-principal';
 import { RetailerPrincipal } from './retailer-principal';
+import type { HttpRequest } from '@app/common/http';
 
 @Injectable()
 export class RetailerJwtStrategy extends PassportStrategy(Strategy, 'retailer-jwt') {
@@ -34,7 +34,7 @@ export class RetailerJwtStrategy extends PassportStrategy(Strategy, 'retailer-jw
    * Cheap: the revocation check and the recent role changes are in-memory lookups (see
    * RevocationService, RoleChangesService), no database.
    */
-  validate(req: Request, payload: Record<string, unknown>): RetailerPrincipal | Promise<RetailerPrincipal> {
+  validate(req: HttpRequest, payload: Record<string, unknown>): RetailerPrincipal | Promise<RetailerPrincipal> {
     const revocation = req.authContext?.revocation ?? this.revocation;
     assertCommonClaims(payload, (req.authContext?.config ?? this.config).jwt.issuer);
     if (req.tokenKeyType === 'admin') return this.impersonating(req, payload);
@@ -61,7 +61,7 @@ export class RetailerJwtStrategy extends PassportStrategy(Strategy, 'retailer-jw
   }
 
   /** An admin token: only one that impersonates (`act.sub`) is a retailer principal. */
-  private async impersonating(req: Request, payload: Record<string, unknown>): Promise<RetailerPrincipal> {
+  private async impersonating(req: HttpRequest, payload: Record<string, unknown>): Promise<RetailerPrincipal> {
     if (!payload.act || typeof payload.act !== 'object') throw new ApiError(ErrorCode.TOKEN_INVALID);
     if ((req.authContext?.revocation ?? this.revocation).isRevoked({ jti: payload.jti })) throw new ApiError(ErrorCode.TOKEN_REVOKED);
     const principal = await impersonationPrincipal(req.authContext?.dataSource ?? this.dataSource, payload);

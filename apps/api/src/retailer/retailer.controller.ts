@@ -1,9 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
 import { AuthPolicyOf, Public } from '@app/common/auth';
 import { ApiError, ErrorCode } from '@app/common/errors';
-import { requestContext } from '@app/common/http';
+import { requestContext, setHeader, type HttpRequest, type HttpResponse } from '@app/common/http';
 import { assertCsrf } from '../tokens/csrf';
 import { ChangePasswordDto, ForgotPasswordDto, LoginDto, RefreshDto, RegisterDto, ResetPasswordDto } from './dto/auth.dto';
 import { RefreshAuthGuard } from './refresh-auth.guard';
@@ -26,7 +25,7 @@ export class RetailerController {
   @Post('register')
   @Public()
   @ApiOperation({ summary: 'Create a retailer and its owner' })
-  register(@Body() dto: RegisterDto, @Req() req: Request) {
+  register(@Body() dto: RegisterDto, @Req() req: HttpRequest) {
     return this.auth.register(dto, requestContext(req));
   }
 
@@ -34,7 +33,7 @@ export class RetailerController {
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: 'Sign in with email and password' })
-  async login(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async login(@Body() dto: LoginDto, @Req() req: HttpRequest, @Res({ passthrough: true }) res: HttpResponse) {
     const outcome = await this.auth.login(dto, requestContext(req));
     // With a second factor on, the answer is the challenge (200, no cookies yet).
     return 'mfaRequired' in outcome ? outcome : this.signedIn(outcome, res);
@@ -45,7 +44,7 @@ export class RetailerController {
   @CredentialRoute()
   @HttpCode(200)
   @ApiOperation({ summary: 'Rotate the refresh token (body or cookie), or extend the session of a live access token' })
-  async refresh(@Body() dto: RefreshDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async refresh(@Body() dto: RefreshDto, @Req() req: HttpRequest, @Res({ passthrough: true }) res: HttpResponse) {
     const ctx = requestContext(req);
     if (dto.refreshToken !== undefined) return this.signedIn(await this.auth.refresh(dto.refreshToken, ctx), res);
     const cookie = (req.cookies as Record<string, string> | undefined)?.[REFRESH_COOKIE];
@@ -64,7 +63,7 @@ export class RetailerController {
   @RetailerAuth()
   @EndsOwnAccess()
   @HttpCode(200)
-  async logout(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async logout(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: HttpRequest, @Res({ passthrough: true }) res: HttpResponse) {
     await this.auth.logout(principal, requestContext(req));
     this.cookies.clear(res);
     return { loggedOut: true };
@@ -85,7 +84,7 @@ export class RetailerController {
   @Delete('sessions/:id')
   @RetailerAuth()
   @CredentialRoute()
-  async revokeSession(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {
+  async revokeSession(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: HttpRequest) {
     await this.auth.revokeSession(principal, id, requestContext(req));
     return { revoked: true };
   }
@@ -93,7 +92,7 @@ export class RetailerController {
   @Delete('sessions')
   @RetailerAuth()
   @CredentialRoute()
-  revokeOtherSessions(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: Request) {
+  revokeOtherSessions(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: HttpRequest) {
     return this.auth.revokeOtherSessions(principal, requestContext(req));
   }
 
@@ -101,7 +100,7 @@ export class RetailerController {
   @Public()
   @HttpCode(202)
   @ApiOperation({ summary: 'Email a single-use reset link (the same answer for unknown emails)' })
-  async forgot(@Body() dto: ForgotPasswordDto, @Req() req: Request) {
+  async forgot(@Body() dto: ForgotPasswordDto, @Req() req: HttpRequest) {
     await this.auth.forgotPassword(dto.email, requestContext(req));
     return { message: 'If an account exists for this email, a reset link is on its way.' };
   }
@@ -109,8 +108,8 @@ export class RetailerController {
   @Post('password/reset')
   @Public()
   @HttpCode(200)
-  async reset(@Body() dto: ResetPasswordDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    res.setHeader('Referrer-Policy', NO_REFERRER);
+  async reset(@Body() dto: ResetPasswordDto, @Req() req: HttpRequest, @Res({ passthrough: true }) res: HttpResponse) {
+    setHeader(res, 'Referrer-Policy', NO_REFERRER);
     await this.auth.resetPassword(dto, requestContext(req));
     return { passwordReset: true };
   }
@@ -119,12 +118,12 @@ export class RetailerController {
   @RetailerAuth()
   @CredentialRoute()
   @HttpCode(200)
-  async change(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: ChangePasswordDto, @Req() req: Request) {
+  async change(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: ChangePasswordDto, @Req() req: HttpRequest) {
     await this.auth.changePassword(principal, dto, requestContext(req));
     return { passwordChanged: true };
   }
 
-  private signedIn(result: SignedIn, res: Response) {
+  private signedIn(result: SignedIn, res: HttpResponse) {
     return this.cookies.signedIn(res, result);
   }
 }

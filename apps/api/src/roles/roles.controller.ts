@@ -1,7 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
-import { requestContext } from '@app/common/http';
+import { requestContext, type HttpRequest } from '@app/common/http';
 import { CurrentPrincipal, RetailerPrincipal } from '../retailer/retailer-principal';
 import { CreateRoleDto, UpdateRoleDto } from './dto/role.dto';
 import { RequirePermission } from './require-permission.decorator';
@@ -26,14 +25,14 @@ export class RolesController {
   @Post()
   @RequirePermission('settings', 'write')
   @ApiOperation({ summary: 'Create a custom role {name, permissions: {resource: [actions]}}' })
-  create(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: CreateRoleDto, @Req() req: Request) {
+  create(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: CreateRoleDto, @Req() req: HttpRequest) {
     return this.roles.create(principal, dto, requestContext(req));
   }
 
   @Patch(':id')
   @RequirePermission('settings', 'write')
   @ApiOperation({ summary: "Rename a custom role or replace its permissions; applies to its members' next request" })
-  update(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: UpdateRoleDto, @Req() req: Request) {
+  update(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: UpdateRoleDto, @Req() req: HttpRequest) {
     return this.roles.update(principal, id, dto, requestContext(req));
   }
 
@@ -41,7 +40,7 @@ export class RolesController {
   @RequirePermission('settings', 'write')
   @HttpCode(200)
   @ApiOperation({ summary: 'Delete a custom role no member has (409 otherwise)' })
-  async remove(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {
+  async remove(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: HttpRequest) {
     await this.roles.remove(principal, id, requestContext(req));
     return { deleted: true };
   }

@@ -1,10 +1,10 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
 import type { DataSource } from 'typeorm';
 import { ApiError } from '@app/common/errors';
 import type { RedisService } from '@app/common/redis';
 import { RetailerAllowlistCache } from './retailer-allowlist-cache';
 import { RetailerIpAllowlistGuard } from './retailer-ip-allowlist.guard';
+import type { HttpRequest } from '@app/common/http';
 
 type Row = { ip_allowlist_enabled: boolean; ip_allowlist: string[] };
 
@@ -82,20 +82,20 @@ describe('RetailerAllowlistCache', () => {
 });
 
 describe('RetailerIpAllowlistGuard', () => {
-  const contextFor = (req: Partial<Request>) => ({ switchToHttp: () => ({ getRequest: () => req }) }) as unknown as ExecutionContext;
+  const contextFor = (req: Partial<HttpRequest>) => ({ switchToHttp: () => ({ getRequest: () => req }) }) as unknown as ExecutionContext;
 
   it("refuses with IP_NOT_ALLOWED an address outside the principal's retailer list, using the normalised client address", async () => {
     const { cache } = setup({ r1: { ip_allowlist_enabled: true, ip_allowlist: ['10.0.0.0/8'] } });
     const guard = new RetailerIpAllowlistGuard(cache);
-    const inside = { ip: '::ffff:10.1.2.3', socket: {}, user: { retailerId: 'r1' } } as unknown as Request;
+    const inside = { ip: '::ffff:10.1.2.3', socket: {}, user: { retailerId: 'r1' } } as unknown as HttpRequest;
     await expect(guard.canActivate(contextFor(inside))).resolves.toBe(true);
-    const outside = { ip: '192.0.2.1', socket: {}, user: { retailerId: 'r1' } } as unknown as Request;
+    const outside = { ip: '192.0.2.1', socket: {}, user: { retailerId: 'r1' } } as unknown as HttpRequest;
     await expect(guard.canActivate(contextFor(outside))).rejects.toMatchObject({ code: 'IP_NOT_ALLOWED', status: 403 });
   });
 
   it('refuses a request without a retailer principal', async () => {
     const { cache } = setup({});
     const guard = new RetailerIpAllowlistGuard(cache);
-    await expect(guard.canActivate(contextFor({ ip: '10.0.0.1' } as Partial<Request>))).rejects.toBeInstanceOf(ApiError);
+    await expect(guard.canActivate(contextFor({ ip: '10.0.0.1' } as Partial<HttpRequest>))).rejects.toBeInstanceOf(ApiError);
   });
 });

@@ -1,7 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
 import { ApiError, ErrorCode } from '@app/common/errors';
-import { clientIp } from '@app/common/http';
+import { clientIp, type HttpRequest } from '@app/common/http';
 import { RetailerAllowlistCache } from './retailer-allowlist-cache';
 
 /**
@@ -18,7 +17,7 @@ export class RetailerIpAllowlistGuard implements CanActivate {
   constructor(private readonly allowlists: RetailerAllowlistCache) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<HttpRequest>();
     const principal = req.user as { retailerId?: unknown } | undefined;
     // RetailerAuthGuard always sets a principal with its retailer; anything else is refused.
     if (typeof principal?.retailerId !== 'string') throw new ApiError(ErrorCode.FORBIDDEN);

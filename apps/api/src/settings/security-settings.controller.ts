@@ -1,7 +1,6 @@
 import { Body, Controller, Get, Put, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
-import { requestContext } from '@app/common/http';
+import { requestContext, type HttpRequest } from '@app/common/http';
 import { RetailerAuth } from '../retailer/retailer-auth.decorator';
 import { CurrentPrincipal, RetailerPrincipal } from '../retailer/retailer-principal';
 import { UpdateIpAllowlistDto } from './dto/update-ip-allowlist.dto';
@@ -23,7 +22,7 @@ export class SecuritySettingsController {
   @Put('ip-allowlist')
   @RetailerAuth()
   @ApiOperation({ summary: "Replace the retailer's IP allowlist; a switched-on list must include the caller's own address" })
-  putIpAllowlist(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: UpdateIpAllowlistDto, @Req() req: Request) {
+  putIpAllowlist(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: UpdateIpAllowlistDto, @Req() req: HttpRequest) {
     return this.allowlist.update(principal, dto, requestContext(req));
   }
 }

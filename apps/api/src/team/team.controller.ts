@@ -1,8 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
 import { Public } from '@app/common/auth';
-import { requestContext } from '@app/common/http';
+import { requestContext, setHeader, type HttpRequest, type HttpResponse } from '@app/common/http';
 import { CurrentPrincipal, RetailerPrincipal } from '../retailer/retailer-principal';
 import { SessionCookies } from '../retailer/session-cookies';
 import { RequirePermission } from '../roles/require-permission.decorator';
@@ -24,7 +23,7 @@ export class TeamController {
   // An invitation creates a credential that outlives an impersonation: admins may not send one.
   @CredentialRoute()
   @ApiOperation({ summary: 'Email a single-use invitation link valid INVITE_TTL (7 days)' })
-  invite(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: InviteMemberDto, @Req() req: Request) {
+  invite(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: InviteMemberDto, @Req() req: HttpRequest) {
     return this.team.invite(principal, dto, requestContext(req));
   }
 
@@ -32,8 +31,8 @@ export class TeamController {
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: 'Accept an invitation: creates the member and signs them in' })
-  async accept(@Body() dto: AcceptInviteDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
-    res.setHeader('Referrer-Policy', 'no-referrer');
+  async accept(@Body() dto: AcceptInviteDto, @Req() req: HttpRequest, @Res({ passthrough: true }) res: HttpResponse) {
+    setHeader(res, 'Referrer-Policy', 'no-referrer');
     return this.cookies.signedIn(res, await this.team.accept(dto, requestContext(req)));
   }
 
@@ -46,7 +45,7 @@ export class TeamController {
   @Patch('members/:id')
   @RequirePermission('team', 'write')
   @ApiOperation({ summary: "Change a member's role or dashboards; a role change applies to their next request" })
-  update(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: UpdateMemberDto, @Req() req: Request) {
+  update(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: UpdateMemberDto, @Req() req: HttpRequest) {
     return this.team.update(principal, id, dto, requestContext(req));
   }
 
@@ -54,7 +53,7 @@ export class TeamController {
   @RequirePermission('team', 'write')
   @HttpCode(200)
   @ApiOperation({ summary: "Remove a member; their sessions are revoked at once" })
-  async remove(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {
+  async remove(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: HttpRequest) {
     await this.team.remove(principal, id, requestContext(req));
     return { removed: true };
   }

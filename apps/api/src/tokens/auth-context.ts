@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyInstance } from 'fastify';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
@@ -8,8 +8,8 @@ import { RevocationService } from '../sessions/revocation.service';
 import { TokenService } from './token.service';
 import { VerifiedTokenCache } from './verified-tokens';
 
-declare module 'express-serve-static-core' {
-  interface Request {
+declare module 'fastify' {
+  interface FastifyRequest {
     authContext?: AuthContext;
   }
 }
@@ -34,10 +34,12 @@ export class AuthContext {
     @InjectDataSource() readonly dataSource: DataSource,
   ) {}
 
-  middleware() {
-    return (req: Request, _res: Response, next: NextFunction) => {
+  /** Puts this instance's context on every request it serves, before any guard runs. */
+  register(fastify: FastifyInstance): void {
+    fastify.decorateRequest('authContext', undefined);
+    fastify.addHook('onRequest', (req, _reply, done) => {
       req.authContext = this;
-      next();
-    };
+      done();
+    });
   }
 }

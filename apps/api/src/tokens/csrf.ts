@@ -1,6 +1,6 @@
-import type { Request, Response } from 'express';
 import { randomToken, safeEqual } from '@app/common/crypto';
 import { ApiError, ErrorCode } from '@app/common/errors';
+import { setCookie, type HttpRequest, type HttpResponse } from '@app/common/http';
 
 export const CSRF_COOKIE = 'csrf_token';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -11,7 +11,7 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * `csrf_token` cookie in `X-CSRF-Token`. A cross-site page can make the browser send the
  * cookies but cannot read them to set the header. Bearer requests are exempt.
  */
-export function assertCsrf(req: Request): void {
+export function assertCsrf(req: HttpRequest): void {
   if (req.authSource !== 'cookie' || !UNSAFE.has(req.method)) return;
   const cookie = (req.cookies as Record<string, string> | undefined)?.[CSRF_COOKIE];
   const header = req.headers[CSRF_HEADER];
@@ -20,8 +20,8 @@ export function assertCsrf(req: Request): void {
   }
 }
 
-export function issueCsrfCookie(res: Response, secure: boolean, maxAgeMs: number): string {
+export function issueCsrfCookie(res: HttpResponse, secure: boolean, maxAgeMs: number): string {
   const token = randomToken(24);
-  res.cookie(CSRF_COOKIE, token, { httpOnly: false, sameSite: 'lax', secure, path: '/', maxAge: maxAgeMs });
+  setCookie(res, CSRF_COOKIE, token, { httpOnly: false, sameSite: 'lax', secure, path: '/', maxAge: maxAgeMs });
   return token;
 }

@@ -1,9 +1,9 @@
 import { ExecutionContext, Type } from '@nestjs/common';
 import { AuthGuard, IAuthGuard } from '@nestjs/passport';
-import type { Request } from 'express';
 import { ApiError } from '@app/common/errors';
 import { tokenFailure } from './jwt-strategy';
 import { verifiedPathOf } from './verified-tokens';
+import type { HttpRequest } from '@app/common/http';
 
 /**
  * Base of every module's JWT guard: runs the named passport strategy and turns its failures
@@ -16,7 +16,7 @@ import { verifiedPathOf } from './verified-tokens';
 export function JwtAuthGuardFor(strategy: string): Type<IAuthGuard> {
   class JwtAuthGuard extends AuthGuard(strategy) {
     override async canActivate(context: ExecutionContext): Promise<boolean> {
-      const req = context.switchToHttp().getRequest<Request>();
+      const req = context.switchToHttp().getRequest<HttpRequest>();
       const path = verifiedPathOf(strategy);
       const cache = req.authContext?.verifiedTokens;
       const token = path && cache ? path.extract(req) : null;
@@ -24,7 +24,7 @@ export function JwtAuthGuardFor(strategy: string): Type<IAuthGuard> {
       if (!hit) return (await super.canActivate(context)) as boolean;
       req.tokenKeyType = hit.keyType;
       try {
-        req.user = (await path!.validate(req, hit.payload)) as Request['user'];
+        req.user = (await path!.validate(req, hit.payload)) as HttpRequest['user'];
       } catch (err) {
         throw err instanceof ApiError ? err : tokenFailure(err);
       }
@@ -34,7 +34,7 @@ export function JwtAuthGuardFor(strategy: string): Type<IAuthGuard> {
     override handleRequest<T>(err: unknown, user: T, info: unknown, context: ExecutionContext): T {
       if (err) throw err instanceof ApiError ? err : tokenFailure(err);
       if (!user) throw tokenFailure(info);
-      const req = context.switchToHttp().getRequest<Request>();
+      const req = context.switchToHttp().getRequest<HttpRequest>();
       if (req.presentedToken && req.verifiedPayload && verifiedPathOf(strategy)) {
         req.authContext?.verifiedTokens.set(strategy, req.presentedToken, req.verifiedPayload, req.tokenKeyType);
       }

@@ -1,13 +1,13 @@
-import type { Request } from 'express';
 import { TokenExpiredError, verify } from 'jsonwebtoken';
 import type { StrategyOptionsWithRequest } from 'passport-jwt';
 import { AppConfig, TokenType } from '@app/common/config';
 import { ApiError, ErrorCode } from '@app/common/errors';
 import { KeyRing, RingKey } from './key-ring';
 import { extractToken } from './token-extraction';
+import type { HttpRequest } from '@app/common/http';
 
-declare module 'express-serve-static-core' {
-  interface Request {
+declare module 'fastify' {
+  interface FastifyRequest {
     /** Which key type verified this request's token (retailer, admin, ...). */
     tokenKeyType?: TokenType;
   }
@@ -39,7 +39,7 @@ export interface JwtStrategySpec {
   /** The cookie this guard also reads (from the instance's config), if any. */
   cookieName?: (config: AppConfig) => string;
   /** Where the token is read instead of the Authorization header and cookie (e.g. a body field). */
-  fromRequest?: (req: Request) => string | null;
+  fromRequest?: (req: HttpRequest) => string | null;
   /**
    * A token without `kid` is tried against every key of the accepted types, current first, and
    * verified with the one whose signature matches (bridge tokens from siblings may omit `kid`).
@@ -72,12 +72,12 @@ function keyBySignature(keys: KeyRing, types: readonly TokenType[], rawJwt: stri
  */
 export function jwtStrategyOptions(keys: KeyRing, config: AppConfig, spec: JwtStrategySpec): StrategyOptionsWithRequest {
   return {
-    jwtFromRequest: (req: Request) => {
+    jwtFromRequest: (req: HttpRequest) => {
       const token = spec.fromRequest ? spec.fromRequest(req) : extractToken(req, spec.cookieName ? spec.cookieName(req.authContext?.config ?? config) : '\0');
       if (token) req.presentedToken = token;
       return token;
     },
-    secretOrKeyProvider: (req: Request, rawJwt: string, done: (err: unknown, key?: unknown) => void) => {
+    secretOrKeyProvider: (req: HttpRequest, rawJwt: string, done: (err: unknown, key?: unknown) => void) => {
       const header = decodeHeader(rawJwt);
       if (!header || header.alg !== 'HS256' || header.typ !== undefined && header.typ !== 'JWT') return done(new TokenRejected(ErrorCode.TOKEN_INVALID));
       if (FORBIDDEN_HEADERS.some((h) => h in header)) return done(new TokenRejected(ErrorCode.TOKEN_INVALID));

@@ -1,8 +1,8 @@
-import type { Request } from 'express';
 import type { TokenType } from '@app/common/config';
+import type { HttpRequest } from '@app/common/http';
 
-declare module 'express-serve-static-core' {
-  interface Request {
+declare module 'fastify' {
+  interface FastifyRequest {
     /** The raw token a JWT strategy read from this request. */
     presentedToken?: string;
     /** Its claims, once passport-jwt verified signature, algorithm, audience and dates. */
@@ -19,8 +19,8 @@ interface VerifiedToken {
 
 /** What a strategy needs to judge a token it has verified before: where it reads it, its checks. */
 export interface VerifiedPath {
-  extract(req: Request): string | null;
-  validate(req: Request, payload: Record<string, unknown>): unknown;
+  extract(req: HttpRequest): string | null;
+  validate(req: HttpRequest, payload: Record<string, unknown>): unknown;
 }
 
 const MAX_ENTRIES = 10_000;
@@ -76,11 +76,11 @@ export function verifiedPathOf(strategy: string): VerifiedPath | undefined {
  */
 export function enableVerifiedTokenReuse(
   name: string,
-  strategy: { validate(req: Request, payload: Record<string, unknown>): unknown },
-  extract: (req: Request) => string | null,
+  strategy: { validate(req: HttpRequest, payload: Record<string, unknown>): unknown },
+  extract: (req: HttpRequest) => string | null,
 ): void {
   const validate = strategy.validate.bind(strategy);
-  strategy.validate = (req: Request, payload: Record<string, unknown>) => {
+  strategy.validate = (req: HttpRequest, payload: Record<string, unknown>) => {
     req.verifiedPayload = payload;
     return validate(req, payload);
   };

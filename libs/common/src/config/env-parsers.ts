@@ -97,7 +97,7 @@ export function isCidr(value: string): boolean {
 
 export type TrustProxy = boolean | number | string[];
 
-/** `TRUST_PROXY`: false (default), true, a hop count, or a list of addresses, CIDRs or express presets. */
+/** `TRUST_PROXY`: false (default), true, a hop count, or a list of addresses, CIDRs or proxy-addr presets (Fastify's trustProxy). */
 export function trustProxy(env: Env, name: string): TrustProxy {
   const raw = read(env, name);
   if (raw === undefined || raw.toLowerCase() === 'false') return false;

@@ -58,6 +58,26 @@ const BODY_PARSER_ERRORS: Record<string, ApiError> = {
   'stream.encoding.set': ApiError.validation([{ field: 'body', message: 'The body could not be read.' }]),
 };
 
+const INVALID_CONTENT_TYPE = ApiError.validation([{ field: 'content-type', message: 'The body must be JSON (Content-Type: application/json).' }]);
+
+/** Errors Fastify raises itself before a route runs (its content-type checks, malformed URLs). */
+const FASTIFY_ERRORS: Record<string, ApiError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: BODY_PARSER_ERRORS['entity.too.large'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: INVALID_CONTENT_TYPE,
+  FST_ERR_CTP_INVALID_TYPE: INVALID_CONTENT_TYPE,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: BODY_PARSER_ERRORS['request.size.invalid'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: BODY_PARSER_ERRORS['entity.parse.failed'],
+  FST_ERR_CTP_INVALID_JSON_BODY: BODY_PARSER_ERRORS['entity.parse.failed'],
+};
+
+function fromFastifyError(code: string, statusCode: unknown): ApiError | undefined {
+  if (FASTIFY_ERRORS[code]) return FASTIFY_ERRORS[code];
+  if (typeof statusCode !== 'number' || statusCode < 400 || statusCode >= 500) return undefined;
+  if (statusCode === 404) return new ApiError(ErrorCode.NOT_FOUND);
+  if (statusCode === 413) return BODY_PARSER_ERRORS['entity.too.large'];
+  return ApiError.validation([{ message: 'The request is malformed.' }]);
+}
+
 function fromHttpException(err: HttpException): ApiError {
   const status = err.getStatus();
   switch (status) {
@@ -94,6 +114,11 @@ export function toApiError(err: unknown): { error: ApiError; unexpected: boolean
   if (err instanceof HttpException) {
     const error = fromHttpException(err);
     return { error, unexpected: error.code === ErrorCode.INTERNAL_ERROR };
+  }
+  const { code, statusCode } = (err as { code?: unknown; statusCode?: unknown } | null) ?? {};
+  if (typeof code === 'string' && code.startsWith('FST_')) {
+    const error = fromFastifyError(code, statusCode);
+    if (error) return { error, unexpected: false };
   }
   const type = (err as { type?: unknown } | null)?.type;
   if (typeof type === 'string' && BODY_PARSER_ERRORS[type]) return { error: BODY_PARSER_ERRORS[type], unexpected: false };

@@ -1,8 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Inject } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import { APP_LOGGER, AppLogger } from '../logging';
 import { MetricsService } from '../metrics/metrics.service';
 import { respondWithError } from './error-response';
+import type { HttpRequest, HttpResponse } from './http-types';
 
 /** The one place where errors become HTTP answers (see respondWithError). */
 @Catch()
@@ -14,6 +14,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    respondWithError(exception, http.getRequest<Request>(), http.getResponse<Response>(), this.logger, this.metrics);
+    respondWithError(exception, http.getRequest<HttpRequest>(), http.getResponse<HttpResponse>(), this.logger, this.metrics);
   }
 }

@@ -1,40 +1,42 @@
-import type { Request, Response } from 'express';
 import { ApiError, errorBody } from '../errors/api-error';
 import { CREDENTIAL_REJECTIONS, ErrorCode } from '../errors/error-codes';
 import { toApiError } from '../errors/error-mapping';
 import type { AppLogger } from '../logging/logger';
 import type { MetricsService } from '../metrics/metrics.service';
+import type { HttpRequest, HttpResponse } from './http-types';
+import { pathOf } from './http-types';
 import { clientIp } from './request-context';
 
 /**
  * Turns anything thrown while serving a request into the contract's error envelope. Shared by
- * the global exception filter and the middlewares that run before Nest's router (body parsing).
+ * the global exception filter, which Nest also installs as Fastify's error handler (errors of the
+ * body parser and of hooks) and not-found handler.
  */
 export function respondWithError(
   err: unknown,
-  req: Request,
-  res: Response,
+  req: HttpRequest,
+  res: HttpResponse,
   logger: AppLogger,
   metrics?: MetricsService,
 ): void {
   const { error, unexpected } = toApiError(err);
   const requestId = req.id;
   if (unexpected) {
-    logger.error({ requestId, method: req.method, path: req.path, err }, 'unexpected error');
+    logger.error({ requestId, method: req.method, path: pathOf(req), err }, 'unexpected error');
   } else if (error.code === ErrorCode.SERVICE_UNAVAILABLE) {
-    logger.warn({ requestId, path: req.path, err: (err as Error)?.message }, 'a backing store is unavailable');
+    logger.warn({ requestId, path: pathOf(req), err: (err as Error)?.message }, 'a backing store is unavailable');
   } else if (CREDENTIAL_REJECTIONS.has(error.code)) {
     // Every rejected credential is logged with the request id, client address and reason code.
-    logger.warn({ requestId, ip: clientIp(req), reason: error.code, method: req.method, path: req.path }, 'request refused');
+    logger.warn({ requestId, ip: clientIp(req), reason: error.code, method: req.method, path: pathOf(req) }, 'request refused');
     metrics?.authFailures.inc({ code: error.code });
   }
-  if (res.headersSent) {
-    res.end();
+  if (res.sent || res.raw.headersSent) {
+    if (!res.raw.writableEnded) res.raw.end();
     return;
   }
-  for (const [name, value] of Object.entries(error.headers ?? {})) res.setHeader(name, value);
-  if (error.code === ErrorCode.SERVICE_UNAVAILABLE && !res.getHeader('Retry-After')) res.setHeader('Retry-After', '5');
-  res.status(error.status).json(errorBody(error, requestId));
+  for (const [name, value] of Object.entries(error.headers ?? {})) res.header(name, value);
+  if (error.code === ErrorCode.SERVICE_UNAVAILABLE && !res.getHeader('Retry-After')) res.header('Retry-After', '5');
+  res.status(error.status).type('application/json; charset=utf-8').send(errorBody(error, requestId));
 }
 
 export { ApiError };

@@ -1,5 +1,5 @@
-import type { Request } from 'express';
 import { UAParser } from 'ua-parser-js';
+import type { HttpRequest } from './http-types';
 
 /** What the service records about the caller of a request (audit rows, logs). */
 export interface RequestContext {
@@ -7,12 +7,6 @@ export interface RequestContext {
   ip: string;
   device: string;
   userAgent?: string;
-}
-
-declare module 'express-serve-static-core' {
-  interface Request {
-    id?: string;
-  }
 }
 
 /** `::ffff:10.1.2.3` is `10.1.2.3` (contract, Precise readings). */
@@ -23,10 +17,10 @@ export function normalizeIp(ip: string | undefined): string {
 }
 
 /**
- * The client address: the socket's unless TRUST_PROXY trusts the hop (express's `trust proxy`
+ * The client address: the socket's unless TRUST_PROXY trusts the hop (Fastify's `trustProxy`
  * does the walk over X-Forwarded-For, so a header from an untrusted peer is ignored).
  */
-export function clientIp(req: Request): string {
+export function clientIp(req: HttpRequest): string {
   return normalizeIp(req.ip ?? req.socket?.remoteAddress);
 }
 
@@ -40,7 +34,7 @@ export function describeDevice(userAgent: string | undefined): string {
   return (text || userAgent).slice(0, 200);
 }
 
-export function requestContext(req: Request): RequestContext {
+export function requestContext(req: HttpRequest): RequestContext {
   const ua = req.headers['user-agent'];
   return { requestId: req.id ?? 'unknown', ip: clientIp(req), device: describeDevice(ua), userAgent: ua?.slice(0, 500) };
 }

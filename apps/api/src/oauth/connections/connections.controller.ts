@@ -1,7 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
-import { requestContext } from '@app/common/http';
+import { requestContext, type HttpRequest } from '@app/common/http';
 import { CredentialRoute } from '../../retailer/impersonation.guard';
 import { CurrentPrincipal, RetailerPrincipal } from '../../retailer/retailer-principal';
 import { RequirePermission } from '../../roles/require-permission.decorator';
@@ -24,7 +23,7 @@ export class ConnectionsController {
   @CredentialRoute()
   @HttpCode(200)
   @ApiOperation({ summary: 'Unlink: revoked at the platform where it offers that, deleted here, audit-logged' })
-  remove(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request) {
+  remove(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: HttpRequest) {
     return this.connections.remove(principal, id, requestContext(req));
   }
 }

@@ -1,5 +1,5 @@
-import type { Request, Response } from 'express';
 import { hmacSha256, safeEqual } from '@app/common/crypto';
+import { clearCookie, setCookie, type HttpRequest, type HttpResponse } from '@app/common/http';
 
 export const SHOPIFY_STATE_COOKIE = 'shopify_oauth_state';
 /** Sent only to the Shopify callback (and the install that sets it). */
@@ -26,16 +26,16 @@ export class ShopifyStateCookie {
     return hmacSha256(this.key, `shopify:${state}`).toString('base64url');
   }
 
-  set(res: Response, state: string, ttlMs: number): void {
-    res.cookie(SHOPIFY_STATE_COOKIE, `${state}.${this.sign(state)}`, { httpOnly: true, sameSite: 'lax', secure: this.secure, path: SHOPIFY_STATE_COOKIE_PATH, maxAge: ttlMs });
+  set(res: HttpResponse, state: string, ttlMs: number): void {
+    setCookie(res, SHOPIFY_STATE_COOKIE, `${state}.${this.sign(state)}`, { httpOnly: true, sameSite: 'lax', secure: this.secure, path: SHOPIFY_STATE_COOKIE_PATH, maxAge: ttlMs });
   }
 
-  clear(res: Response): void {
-    res.clearCookie(SHOPIFY_STATE_COOKIE, { httpOnly: true, sameSite: 'lax', secure: this.secure, path: SHOPIFY_STATE_COOKIE_PATH });
+  clear(res: HttpResponse): void {
+    clearCookie(res, SHOPIFY_STATE_COOKIE, { httpOnly: true, sameSite: 'lax', secure: this.secure, path: SHOPIFY_STATE_COOKIE_PATH });
   }
 
   /** True when the browser's signed cookie carries exactly this state. */
-  matches(req: Request, state: string): boolean {
+  matches(req: HttpRequest, state: string): boolean {
     const raw = (req.cookies as Record<string, unknown> | undefined)?.[SHOPIFY_STATE_COOKIE];
     if (typeof raw !== 'string' || raw.length > 300) return false;
     const dot = raw.lastIndexOf('.');

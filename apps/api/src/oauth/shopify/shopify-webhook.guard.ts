@@ -1,10 +1,10 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, UseGuards } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
-import type { Request } from 'express';
 import { AuthPolicyOf } from '@app/common/auth';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { ApiError, ErrorCode } from '@app/common/errors';
 import { verifyWebhookHmac } from './shopify-signatures';
+import type { HttpRequest } from '@app/common/http';
 
 /**
  * Checks `X-Shopify-Hmac-Sha256` over the exact body bytes (`req.rawBody`, kept for this path by
@@ -16,7 +16,7 @@ export class ShopifyWebhookGuard implements CanActivate {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<Request & { rawBody?: Buffer }>();
+    const req = context.switchToHttp().getRequest<HttpRequest & { rawBody?: Buffer }>();
     const header = req.headers['x-shopify-hmac-sha256'];
     if (header === undefined || header === '') throw new ApiError(ErrorCode.TOKEN_MISSING, 'The webhook is not signed (X-Shopify-Hmac-Sha256).');
     const secret = this.config.oauth.shopify.apiSecret;

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { randomToken } from '@app/common/crypto';
@@ -17,6 +16,7 @@ import { StoreAccountsService } from '../connections/store-accounts.service';
 import { callProvider, isRecord, nonEmptyString, postJson, providerError } from '../provider-http';
 import { isShopHostname, queryPairs, verifyQueryHmac } from './shopify-signatures';
 import { ShopifyStateCookie } from './shopify-state-cookie';
+import type { HttpRequest, HttpResponse } from '@app/common/http';
 
 /** The contract's scopes, asked for on every install. */
 export const SHOPIFY_SCOPES = ['read_products', 'read_orders', 'read_customers', 'read_reports'] as const;
@@ -33,7 +33,7 @@ export interface ShopifyAuthorize {
 }
 
 /** The raw query string of a request (after `?`), as the provider signed it. */
-export function rawQueryOf(req: Request): string {
+export function rawQueryOf(req: HttpRequest): string {
   const url = req.originalUrl ?? req.url ?? '';
   const at = url.indexOf('?');
   return at === -1 ? '' : url.slice(at + 1);
@@ -82,7 +82,7 @@ export class ShopifyService {
    * its browser cookie. `binding` ties the state to a signed-in retailer user (the dashboard's
    * connect route); without it the install belongs to whoever the shop is.
    */
-  async begin(req: Request, res: Response, binding?: RetailerPrincipal): Promise<ShopifyAuthorize> {
+  async begin(req: HttpRequest, res: HttpResponse, binding?: RetailerPrincipal): Promise<ShopifyAuthorize> {
     const { apiKey, apiSecret } = this.credentials();
     const pairs = queryPairs(rawQueryOf(req));
     if (!pairs) throw ApiError.validation([{ field: 'query', message: 'a query parameter is repeated' }]);
@@ -135,7 +135,7 @@ export class ShopifyService {
    * unless the exchange (and, for a new shop, the shop's details) succeeded. Answers the URL
    * to send the browser to.
    */
-  async callback(req: Request, res: Response, ctx: RequestContext): Promise<string> {
+  async callback(req: HttpRequest, res: HttpResponse, ctx: RequestContext): Promise<string> {
     const { apiKey, apiSecret } = this.credentials();
     const pairs = queryPairs(rawQueryOf(req));
     if (!pairs) throw new ApiError(ErrorCode.TOKEN_INVALID, 'The Shopify callback repeats a query parameter.');
@@ -266,7 +266,7 @@ export class ShopifyService {
    * (its row and its effect commit together); `app/uninstalled` revokes the connection and
    * forgets its token; `shop/redact` (48 h after an uninstall) deletes the connection.
    */
-  async handleWebhook(req: Request, ctx: RequestContext): Promise<{ received: true; duplicate: boolean }> {
+  async handleWebhook(req: HttpRequest, ctx: RequestContext): Promise<{ received: true; duplicate: boolean }> {
     const header = (name: string): string | undefined => {
       const value = req.headers[name];
       return typeof value === 'string' ? value.trim() : undefined;

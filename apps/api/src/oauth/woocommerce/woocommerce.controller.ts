@@ -1,8 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
 import { Public } from '@app/common/auth';
-import { requestContext } from '@app/common/http';
+import { requestContext, type HttpRequest } from '@app/common/http';
 import { CredentialRoute } from '../../retailer/impersonation.guard';
 import { CurrentPrincipal, RetailerPrincipal } from '../../retailer/retailer-principal';
 import { RequirePermission } from '../../roles/require-permission.decorator';
@@ -26,7 +25,7 @@ export class WooCommerceController {
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: 'The store posts the consumer key and secret for a pending connect request (once)' })
-  callback(@Body() dto: WooCallbackDto, @Req() req: Request) {
+  callback(@Body() dto: WooCallbackDto, @Req() req: HttpRequest) {
     return this.woocommerce.callback(dto, requestContext(req));
   }
 }

@@ -2,9 +2,8 @@ import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsNotEmpty, IsString, MaxLength } from 'class-validator';
-import type { Request, Response } from 'express';
 import { Public } from '@app/common/auth';
-import { requestContext } from '@app/common/http';
+import { requestContext, setHeader, type HttpRequest, type HttpResponse } from '@app/common/http';
 import { SessionCookies } from '../session-cookies';
 import { MagicLinkService } from './magic-link.service';
 
@@ -36,7 +35,7 @@ export class MagicLinkController {
   @Public()
   @HttpCode(202)
   @ApiOperation({ summary: 'Email a single-use sign-in link (the same answer for unknown emails)' })
-  async request(@Body() dto: MagicLinkRequestDto, @Req() req: Request) {
+  async request(@Body() dto: MagicLinkRequestDto, @Req() req: HttpRequest) {
     await this.links.request(dto.email, requestContext(req));
     return { message: 'If an account exists for this email, a sign-in link is on its way.' };
   }
@@ -45,9 +44,9 @@ export class MagicLinkController {
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: 'Sign in with the link token (or get the MFA challenge)' })
-  async verify(@Body() dto: MagicLinkVerifyDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async verify(@Body() dto: MagicLinkVerifyDto, @Req() req: HttpRequest, @Res({ passthrough: true }) res: HttpResponse) {
     // The page that consumed the link must not leak it in a Referer header.
-    res.setHeader('Referrer-Policy', 'no-referrer');
+    setHeader(res, 'Referrer-Policy', 'no-referrer');
     const outcome = await this.links.verify(dto.token, requestContext(req));
     return 'mfaRequired' in outcome ? outcome : this.cookies.signedIn(res, outcome);
   }

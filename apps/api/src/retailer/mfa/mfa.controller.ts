@@ -1,8 +1,7 @@
 import { Body, Controller, Delete, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
 import { Public } from '@app/common/auth';
-import { requestContext } from '@app/common/http';
+import { requestContext, type HttpRequest, type HttpResponse } from '@app/common/http';
 import { RetailerAuth } from '../retailer-auth.decorator';
 import { RetailerAuthService } from '../retailer-auth.service';
 import { CurrentPrincipal, RetailerPrincipal } from '../retailer-principal';
@@ -24,7 +23,7 @@ export class MfaController {
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: 'Complete a login challenge with a TOTP, backup or email code' })
-  async verify(@Body() dto: MfaVerifyDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async verify(@Body() dto: MfaVerifyDto, @Req() req: HttpRequest, @Res({ passthrough: true }) res: HttpResponse) {
     const ctx = requestContext(req);
     const user = await this.mfa.verifyChallenge(dto.mfaToken, dto.method, dto.code, ctx);
     return this.cookies.signedIn(res, await this.auth.completeSignIn(user, 'mfa', ctx));
@@ -34,7 +33,7 @@ export class MfaController {
   @Public()
   @HttpCode(202)
   @ApiOperation({ summary: 'Email a 6-digit code for a login challenge (valid 10 minutes)' })
-  async sendEmailCode(@Body() dto: MfaTokenDto, @Req() req: Request) {
+  async sendEmailCode(@Body() dto: MfaTokenDto, @Req() req: HttpRequest) {
     await this.mfa.sendEmailCode(dto.mfaToken, requestContext(req));
     return { sent: true };
   }
@@ -53,7 +52,7 @@ export class MfaController {
   @CredentialRoute()
   @HttpCode(200)
   @ApiOperation({ summary: 'Turn TOTP on with a first code; answers the 10 backup codes, once' })
-  enableTotp(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: TotpCodeDto, @Req() req: Request) {
+  enableTotp(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: TotpCodeDto, @Req() req: HttpRequest) {
     return this.mfa.enableTotp(principal, dto.code, requestContext(req));
   }
 
@@ -61,7 +60,7 @@ export class MfaController {
   @RetailerAuth()
   @CredentialRoute()
   @ApiOperation({ summary: 'Turn TOTP off with a current code (or a backup code)' })
-  async disableTotp(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: FactorCodeDto, @Req() req: Request) {
+  async disableTotp(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: FactorCodeDto, @Req() req: HttpRequest) {
     await this.mfa.disableTotp(principal, dto.code, requestContext(req));
     return { totpEnabled: false };
   }
@@ -71,7 +70,7 @@ export class MfaController {
   @CredentialRoute()
   @HttpCode(200)
   @ApiOperation({ summary: 'New backup codes (a current TOTP code required); the old set stops working' })
-  regenerate(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: TotpCodeDto, @Req() req: Request) {
+  regenerate(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: TotpCodeDto, @Req() req: HttpRequest) {
     return this.mfa.regenerateBackupCodes(principal, dto.code, requestContext(req));
   }
 
@@ -79,7 +78,7 @@ export class MfaController {
   @RetailerAuth()
   @CredentialRoute()
   @HttpCode(200)
-  async enableEmailOtp(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: Request) {
+  async enableEmailOtp(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: HttpRequest) {
     await this.mfa.setEmailOtp(principal, true, requestContext(req));
     return { emailOtpEnabled: true };
   }
@@ -87,7 +86,7 @@ export class MfaController {
   @Delete('email-otp')
   @RetailerAuth()
   @CredentialRoute()
-  async disableEmailOtp(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: Request) {
+  async disableEmailOtp(@CurrentPrincipal() principal: RetailerPrincipal, @Req() req: HttpRequest) {
     await this.mfa.setEmailOtp(principal, false, requestContext(req));
     return { emailOtpEnabled: false };
   }

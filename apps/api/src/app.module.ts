@@ -2,7 +2,7 @@ import { DynamicModule, Module, Type } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { DenyByDefaultGuard } from '@app/common/auth';
 import { AppConfig, AppConfigModule } from '@app/common/config';
-import { AllExceptionsFilter, createValidationPipe, EnvelopeInterceptor } from '@app/common/http';
+import { AllExceptionsFilter, createValidationPipe, EnvelopeInterceptor, RESPONSE_OBSERVERS } from '@app/common/http';
 import { AppLogger, LoggingModule } from '@app/common/logging';
 import { MailModule } from '@app/common/mail';
 import { MetricsModule } from '@app/common/metrics';
@@ -22,6 +22,7 @@ import { OneTimeTokensModule } from './one-time-tokens/one-time-tokens.module';
 import { PortalModule } from './portal/portal.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { ReactivateModule } from './reactivate/reactivate.module';
+import { ImpersonationAudit } from './retailer/impersonation.guard';
 import { RetailerModule } from './retailer/retailer.module';
 import { RolesModule } from './roles/roles.module';
 import { SessionsModule } from './sessions/sessions.module';
@@ -71,6 +72,7 @@ export class AppModule {
         { provide: APP_GUARD, useClass: DenyByDefaultGuard },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
+        { provide: RESPONSE_OBSERVERS, useFactory: (impersonations: ImpersonationAudit) => [impersonations], inject: [ImpersonationAudit] },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],
     };

@@ -1,8 +1,8 @@
-import { UseGuards, UseInterceptors } from '@nestjs/common';
+import { UseGuards } from '@nestjs/common';
 import { ApiBearerAuth } from '@nestjs/swagger';
 import { AuthPolicyOf } from '@app/common/auth';
 import { RetailerIpAllowlistGuard } from '../settings/retailer-ip-allowlist.guard';
-import { ImpersonationAuditInterceptor, ImpersonationGuard } from './impersonation.guard';
+import { ImpersonationGuard } from './impersonation.guard';
 import { RetailerAuthGuard } from './retailer-auth.guard';
 
 /**
@@ -12,10 +12,10 @@ import { RetailerAuthGuard } from './retailer-auth.guard';
 export const RetailerAuth = () =>
   AuthPolicyOf(
     'retailer',
-    // ImpersonationGuard audits what it refuses; ImpersonationAuditInterceptor audits every
-    // impersonated request that reaches the handler, with its outcome. (An impersonated request
-    // refused by the merchant's IP allowlist is logged as a rejected credential, not audited.)
+    // ImpersonationGuard audits what it refuses; ImpersonationAudit (a response observer of the
+    // global interceptor) audits every impersonated request that reaches the handler, with its
+    // outcome. (An impersonated request refused by the merchant's IP allowlist is logged as a
+    // rejected credential, not audited.)
     UseGuards(RetailerAuthGuard, ImpersonationGuard, RetailerIpAllowlistGuard),
-    UseInterceptors(ImpersonationAuditInterceptor),
     ApiBearerAuth('retailer'),
   );

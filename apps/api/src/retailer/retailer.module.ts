@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
-import { ImpersonationGuard } from './impersonation.guard';
+import { ImpersonationAudit, ImpersonationGuard } from './impersonation.guard';
 import { MagicLinkController } from './magic-link/magic-link.controller';
 import { MagicLinkService } from './magic-link/magic-link.service';
 import { MfaController } from './mfa/mfa.controller';
@@ -14,7 +14,7 @@ import { SessionCookies } from './session-cookies';
 @Module({
   imports: [PassportModule],
   controllers: [RetailerController, MfaController, MagicLinkController],
-  providers: [ImpersonationGuard, RetailerAuthService, RetailerJwtStrategy, SessionCookies, MfaService, MagicLinkService],
-  exports: [RetailerAuthService, SessionCookies, MfaService],
+  providers: [ImpersonationGuard, ImpersonationAudit, RetailerAuthService, RetailerJwtStrategy, SessionCookies, MfaService, MagicLinkService],
+  exports: [ImpersonationAudit, RetailerAuthService, SessionCookies, MfaService],
 })
 export class RetailerModule {}

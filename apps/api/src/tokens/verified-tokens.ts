@@ -38,15 +38,18 @@ const MAX_ENTRIES = 10_000;
  * Bounded (10,000 tokens, oldest dropped first): about 10 MB at worst.
  */
 export class VerifiedTokenCache {
-  private readonly entries = new Map<string, VerifiedToken>();
+  /** One map per strategy, keyed by the token itself (no key string built per request). */
+  private readonly byStrategy = new Map<string, Map<string, VerifiedToken>>();
+  private size = 0;
 
   get(strategy: string, token: string): VerifiedToken | undefined {
-    const key = `${strategy}\n${token}`;
-    const entry = this.entries.get(key);
+    const entries = this.byStrategy.get(strategy);
+    const entry = entries?.get(token);
     if (!entry) return undefined;
     // jsonwebtoken's rule (clockTolerance 0): expired once now >= exp.
     if (Math.floor(Date.now() / 1000) >= entry.exp) {
-      this.entries.delete(key);
+      entries!.delete(token);
+      this.size--;
       return undefined;
     }
     return entry;
@@ -54,11 +57,23 @@ export class VerifiedTokenCache {
 
   set(strategy: string, token: string, payload: Record<string, unknown>, keyType: TokenType | undefined): void {
     if (typeof payload.exp !== 'number' || !keyType) return;
-    if (this.entries.size >= MAX_ENTRIES) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
+    let entries = this.byStrategy.get(strategy);
+    if (!entries) this.byStrategy.set(strategy, (entries = new Map()));
+    if (entries.has(token)) return;
+    if (this.size >= MAX_ENTRIES) this.evictOldest();
+    entries.set(token, { payload, keyType, exp: payload.exp });
+    this.size++;
+  }
+
+  private evictOldest(): void {
+    for (const entries of this.byStrategy.values()) {
+      const oldest = entries.keys().next().value;
+      if (oldest !== undefined) {
+        entries.delete(oldest);
+        this.size--;
+        return;
+      }
     }
-    this.entries.set(`${strategy}\n${token}`, { payload, keyType, exp: payload.exp });
   }
 }
 

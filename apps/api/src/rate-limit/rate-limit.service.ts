@@ -37,6 +37,8 @@ const BUCKET_PREFIX: Record<RateLimitBucket, string> = {
   magicLinkPerEmail: 'rl:magic:email',
   mfaPerIp: 'rl:mfa:ip',
   otpSendPerEmail: 'rl:otp:email',
+  portalExchangePerIp: 'rl:portal:ip',
+  oauthInstallPerIp: 'rl:oauth-install:ip',
 };
 
 /** The table created by the RetailerSessions migration, in the library's own layout. */

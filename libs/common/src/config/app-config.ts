@@ -99,6 +99,8 @@ export interface AppConfig {
     magicLinkPerEmail: RateLimitRule;
     mfaPerIp: RateLimitRule;
     otpSendPerEmail: RateLimitRule;
+    portalExchangePerIp: RateLimitRule;
+    oauthInstallPerIp: RateLimitRule;
   };
   mail: { smtpUrl?: string; from: string; pollIntervalMs: number };
   sso: { allowedRedirects: string[] };
@@ -340,6 +342,8 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       magicLinkPerEmail: rate(env, 'RATE_LIMIT_MAGIC_LINK_EMAIL', '5/15m'),
       mfaPerIp: rate(env, 'RATE_LIMIT_MFA_IP', '50/15m'),
       otpSendPerEmail: rate(env, 'RATE_LIMIT_OTP_SEND_EMAIL', '5/15m'),
+      portalExchangePerIp: rate(env, 'RATE_LIMIT_PORTAL_EXCHANGE_IP', '60/1m'),
+      oauthInstallPerIp: rate(env, 'RATE_LIMIT_OAUTH_INSTALL_IP', '30/1m'),
     },
     mail: {
       smtpUrl,

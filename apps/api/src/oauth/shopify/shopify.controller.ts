@@ -7,16 +7,22 @@ import { CurrentPrincipal, RetailerPrincipal } from '../../retailer/retailer-pri
 import { RequirePermission } from '../../roles/require-permission.decorator';
 import { ShopifyWebhookAuth } from './shopify-webhook.guard';
 import { ShopifyService } from './shopify.service';
+import { RateLimitService } from '../../rate-limit/rate-limit.service';
 
 @ApiTags('oauth')
 @Controller('oauth/shopify')
 export class ShopifyController {
-  constructor(private readonly shopify: ShopifyService) {}
+  constructor(
+    private readonly shopify: ShopifyService,
+    private readonly limits: RateLimitService,
+  ) {}
 
   @Get('install')
   @Public()
   @ApiOperation({ summary: "?shop= → 302 to the shop's authorize URL with a single-use state bound to this browser" })
   async install(@Req() req: HttpRequest, @Res() res: HttpResponse) {
+    // Each install stores a state row: bounded per address before anything is written.
+    await this.limits.consume('oauthInstallPerIp', requestContext(req).ip);
     const { authorizeUrl } = await this.shopify.begin(req, res);
     setHeader(res, 'Referrer-Policy', 'no-referrer');
     redirect(res, authorizeUrl);

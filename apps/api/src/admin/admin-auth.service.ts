@@ -130,19 +130,7 @@ export class AdminAuthService {
   async logout(admin: AdminPrincipal, ctx: RequestContext, res: HttpResponse): Promise<void> {
     if (admin.impersonatingRetailerId) {
       // Signing out with an impersonation token ends the impersonation (its sid).
-      const ended = await this.impersonations.end({ id: admin.sessionId });
-      await this.audit.record(
-        {
-          event: 'impersonation_ended',
-          actorType: 'admin',
-          actorId: admin.adminId,
-          retailerId: admin.impersonatingRetailerId,
-          impersonatorId: admin.adminId,
-          status: 'success',
-          metadata: { impersonationId: admin.sessionId, via: 'admin_logout', wasLive: ended.length > 0 },
-        },
-        ctx,
-      );
+      await this.impersonations.finish(admin.sessionId, { adminId: admin.adminId, via: 'admin_logout' }, ctx);
     }
     await this.sessions.revokeToken(admin.jti, admin.exp, 'admin_logout');
     await this.audit.record({ event: 'admin_logout', actorType: 'admin', actorId: admin.adminId, status: 'success' }, ctx);

@@ -13,8 +13,7 @@ import { TokenService } from '../tokens/token.service';
 import { enableVerifiedTokenReuse } from '../tokens/verified-tokens';
 import { AdminPrincipal } from './admin-principal';
 import type { HttpRequest } from '@app/common/http';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '@app/common/crypto';
 
 /**
  * Admin tokens (ADMIN_JWT_PRIVATE_KEY, aud "retailer") from the `admin_access_token` cookie or
@@ -41,7 +40,7 @@ export class AdminJwtStrategy extends PassportStrategy(Strategy, 'admin-jwt') {
     if (typeof sub !== 'string' || typeof sid !== 'string' || typeof fullAccess !== 'boolean') throw new ApiError(ErrorCode.TOKEN_INVALID);
     if (act !== undefined && (typeof act !== 'object' || act === null || typeof (act as { sub?: unknown }).sub !== 'string')) throw new ApiError(ErrorCode.TOKEN_INVALID);
     if ((req.authContext?.revocation ?? this.revocation).isRevoked(payload)) throw new ApiError(ErrorCode.TOKEN_REVOKED);
-    if (!UUID.test(sub)) throw new ApiError(ErrorCode.TOKEN_REVOKED);
+    if (!isUuid(sub)) throw new ApiError(ErrorCode.TOKEN_REVOKED);
     const rows = (await (req.authContext?.dataSource ?? this.dataSource).query(`SELECT email, full_access, status FROM admins WHERE id = $1`, [sub])) as Array<{
       email: string;
       full_access: boolean;

@@ -13,8 +13,8 @@ import { SessionService } from '../sessions/session.service';
 import { adminMails } from './admin-mails';
 import { AdminPrincipal } from './admin-principal';
 import { ImpersonateDto, RetailerSearchDto } from './admin.dto';
+import { isUuid } from '@app/common/crypto';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Postgres's text form of a timestamptz, microseconds included (a JS Date would drop them). */
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2})?|Z)$/;
 
@@ -28,7 +28,7 @@ const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('bas
 function decodeCursor(raw: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c.createdAt === 'string' && TIMESTAMP.test(c.createdAt) && typeof c.id === 'string' && UUID.test(c.id)) return c;
+    if (typeof c.createdAt === 'string' && TIMESTAMP.test(c.createdAt) && typeof c.id === 'string' && isUuid(c.id)) return c;
   } catch {
     // fall through
   }
@@ -71,7 +71,7 @@ export class AdminService {
     const qb = this.dataSource.getRepository(Retailer).createQueryBuilder('r');
     if (query.q) {
       const like = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const byId = UUID.test(query.q) ? 'r.id = :id OR ' : '';
+      const byId = isUuid(query.q) ? 'r.id = :id OR ' : '';
       qb.andWhere(`(${byId}r.name ILIKE :like OR EXISTS (SELECT 1 FROM users u WHERE u.retailer_id = r.id AND u.email ILIKE :like))`, { like, id: query.q });
     }
     if (query.status) qb.andWhere('r.status = :status', { status: query.status });
@@ -211,20 +211,7 @@ export class AdminService {
     const impersonation = await this.dataSource.getRepository(Impersonation).findOneBy({ id });
     if (!impersonation) throw new ApiError(ErrorCode.NOT_FOUND, 'No such impersonation.');
     if (impersonation.adminId !== admin.adminId && !admin.fullAccess) throw new ApiError(ErrorCode.FORBIDDEN, 'Only its admin or a full-access admin can end this impersonation.');
-    const ended = await this.impersonations.end({ id });
-    await this.audit.record(
-      {
-        event: 'impersonation_ended',
-        actorType: 'admin',
-        actorId: admin.adminId,
-        retailerId: impersonation.retailerId,
-        impersonatorId: impersonation.adminId,
-        status: 'success',
-        reason: impersonation.reason,
-        metadata: { impersonationId: id, wasLive: ended.length > 0 },
-      },
-      ctx,
-    );
+    await this.impersonations.finish(id, { adminId: admin.adminId, via: 'delete' }, ctx);
     return { ended: true };
   }
 

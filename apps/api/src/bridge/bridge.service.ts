@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { sha256Hex } from '@app/common/crypto';
+import { sha256Hex, isUuid } from '@app/common/crypto';
 import { ApiError, ErrorCode } from '@app/common/errors';
 import type { RequestContext } from '@app/common/http';
 import { User } from '@app/database';
@@ -9,7 +9,6 @@ import { AuditService } from '../audit/audit.service';
 import { RetailerAuthService, SignedIn } from '../retailer/retailer-auth.service';
 import { BridgeClaims, BridgePrincipal } from './bridge-claims';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Claimed values copied into audit metadata are cut short: before verification they are anyone's text. */
 const AUDIT_TEXT_MAX = 100;
 
@@ -56,7 +55,7 @@ export class BridgeService {
 
     // A well-signed token whose subject is gone (or never was this retailer's) is TOKEN_REVOKED.
     const user =
-      UUID.test(claims.userId) && UUID.test(claims.retailerId)
+      isUuid(claims.userId) && isUuid(claims.retailerId)
         ? await this.dataSource.getRepository(User).findOne({ where: { id: claims.userId }, relations: { retailer: true } })
         : null;
     if (!user || user.retailerId !== claims.retailerId || !user.retailer) throw new ApiError(ErrorCode.TOKEN_REVOKED);
@@ -97,7 +96,7 @@ export class BridgeService {
         event: 'bridge_exchange',
         actorType: 'service',
         actorId: issuer.slice(0, 64),
-        retailerId: verified && UUID.test(verified.retailerId) ? verified.retailerId : null,
+        retailerId: verified && isUuid(verified.retailerId) ? verified.retailerId : null,
         status: 'failure',
         reason,
         metadata: {

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { isUuid } from '@app/common/crypto';
 import { ApiError, ErrorCode } from '@app/common/errors';
 import { permissionsOfRole } from '../roles/permissions';
 import { RetailerPrincipal } from './retailer-principal';
@@ -33,7 +34,7 @@ export async function impersonationPrincipal(dataSource: DataSource, payload: Re
   if (typeof sub !== 'string' || typeof sid !== 'string' || typeof fullAccess !== 'boolean' || typeof retailerId !== 'string') {
     throw new ApiError(ErrorCode.TOKEN_INVALID);
   }
-  if (![sub, sid, retailerId, jti].every((v) => typeof v === 'string' && /^[0-9a-f-]{36}$/i.test(v))) throw new ApiError(ErrorCode.TOKEN_REVOKED);
+  if (![sub, sid, retailerId, jti].every(isUuid)) throw new ApiError(ErrorCode.TOKEN_REVOKED);
   const rows = (await dataSource.query(
     `SELECT i.id, i.reason, i.full_access, i.acting_user_id, i.expires_at, i.revoked_at,
             a.email AS admin_email, a.status AS admin_status, a.full_access AS admin_full_access, r.status AS retailer_status, u.role AS user_role

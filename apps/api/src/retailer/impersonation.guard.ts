@@ -1,13 +1,12 @@
 import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiError, ErrorCode, toApiError } from '@app/common/errors';
-import { type HandlerOutcome, requestContext, pathOf, type ResponseObserver, routePatternOf, type HttpRequest } from '@app/common/http';
+import { type HandlerOutcome, requestContext, UNSAFE_METHODS, pathOf, type ResponseObserver, routePatternOf, type HttpRequest } from '@app/common/http';
 import { AuditService } from '../audit/audit.service';
 import { RetailerPrincipal } from './retailer-principal';
 
 const CREDENTIAL_ROUTE = 'impersonation:credential-route';
 const ENDS_IMPERSONATION = 'impersonation:ends';
-const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * A route that changes or mints the retailer's credentials (passwords, second factors, other
@@ -70,7 +69,7 @@ export class ImpersonationGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     let refused: 'credentials' | 'read_only' | null = null;
     if (this.reflector.getAllAndOverride<boolean>(CREDENTIAL_ROUTE, targets)) refused = 'credentials';
-    else if (UNSAFE.has(req.method) && !impersonation.fullAccess && !this.reflector.getAllAndOverride<boolean>(ENDS_IMPERSONATION, targets)) refused = 'read_only';
+    else if (UNSAFE_METHODS.has(req.method) && !impersonation.fullAccess && !this.reflector.getAllAndOverride<boolean>(ENDS_IMPERSONATION, targets)) refused = 'read_only';
     if (!refused) return true;
     await recordImpersonatedRequest(this.audit, req, principal!, { status: 'failure', httpStatus: 403, refused });
     if (refused === 'credentials') throw new ApiError(ErrorCode.FORBIDDEN, "An impersonating admin cannot change or create the retailer's credentials.");

@@ -179,20 +179,7 @@ export class RetailerAuthService {
   async logout(principal: RetailerPrincipal, ctx: RequestContext): Promise<void> {
     if (principal.impersonation) {
       // Signing out of an impersonation ends it (the owner's own sessions are not the admin's to end).
-      await this.impersonations.end({ id: principal.impersonation.id });
-      await this.audit.record(
-        {
-          event: 'impersonation_ended',
-          actorType: 'admin',
-          actorId: principal.impersonation.adminId,
-          retailerId: principal.retailerId,
-          impersonatorId: principal.impersonation.adminId,
-          status: 'success',
-          reason: principal.impersonation.reason,
-          metadata: { impersonationId: principal.impersonation.id, via: 'logout' },
-        },
-        ctx,
-      );
+      await this.impersonations.finish(principal.impersonation.id, { adminId: principal.impersonation.adminId, via: 'logout' }, ctx);
       return;
     }
     await this.sessions.revoke([principal.sessionId], 'logout');

@@ -3,7 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, IsNull, MoreThan } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
+import type { RequestContext } from '@app/common/http';
 import { Impersonation } from '@app/database';
+import { AuditService } from '../audit/audit.service';
 import { IssuedToken, TokenService } from '../tokens/token.service';
 import { SessionService } from './session.service';
 
@@ -24,6 +26,7 @@ export class ImpersonationService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tokens: TokenService,
     private readonly sessions: SessionService,
+    private readonly audit: AuditService,
   ) {}
 
   async start(
@@ -51,6 +54,30 @@ export class ImpersonationService {
       }),
     );
     return { impersonation, access };
+  }
+
+  /**
+   * Ends one impersonation on an admin's request (DELETE, or a sign-out with its token) and
+   * writes `impersonation_ended`. Null when there is no such impersonation.
+   */
+  async finish(id: string, by: { adminId: string; via: 'delete' | 'logout' | 'admin_logout' }, ctx: Partial<RequestContext>): Promise<Impersonation | null> {
+    const impersonation = await this.dataSource.getRepository(Impersonation).findOneBy({ id });
+    if (!impersonation) return null;
+    const ended = await this.end({ id });
+    await this.audit.record(
+      {
+        event: 'impersonation_ended',
+        actorType: 'admin',
+        actorId: by.adminId,
+        retailerId: impersonation.retailerId,
+        impersonatorId: impersonation.adminId,
+        status: 'success',
+        reason: impersonation.reason,
+        metadata: { impersonationId: id, via: by.via, wasLive: ended.length > 0 },
+      },
+      ctx,
+    );
+    return impersonation;
   }
 
   /** Ends live impersonations; returns those that were live. */

@@ -1,10 +1,9 @@
 import { randomToken, safeEqual } from '@app/common/crypto';
 import { ApiError, ErrorCode } from '@app/common/errors';
-import { setCookie, type HttpRequest, type HttpResponse } from '@app/common/http';
+import { setCookie, UNSAFE_METHODS, type HttpRequest, type HttpResponse } from '@app/common/http';
 
 export const CSRF_COOKIE = 'csrf_token';
 export const CSRF_HEADER = 'x-csrf-token';
-const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * Double-submit CSRF check: a cookie-authenticated unsafe request must echo the non-HttpOnly
@@ -12,7 +11,7 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * cookies but cannot read them to set the header. Bearer requests are exempt.
  */
 export function assertCsrf(req: HttpRequest): void {
-  if (req.authSource !== 'cookie' || !UNSAFE.has(req.method)) return;
+  if (req.authSource !== 'cookie' || !UNSAFE_METHODS.has(req.method)) return;
   const cookie = (req.cookies as Record<string, string> | undefined)?.[CSRF_COOKIE];
   const header = req.headers[CSRF_HEADER];
   if (typeof cookie !== 'string' || !cookie || typeof header !== 'string' || !safeEqual(cookie, header)) {

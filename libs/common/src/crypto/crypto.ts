@@ -50,3 +50,10 @@ export function decryptSecret(key: Buffer, sealed: string, associatedData?: stri
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A UUID in its canonical text form (any case): checked before an id from a token or a cursor reaches SQL. */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}

@@ -87,7 +87,8 @@ export function registerEtags(fastify: FastifyInstance): void {
   });
 }
 
-const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Methods that may change state: they carry bodies, need CSRF proof with cookies, and are refused to read-only impersonations. */
+export const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\b/i;
 
 function isJson(req: HttpRequest): boolean {
@@ -209,7 +210,7 @@ export function registerJsonBody(fastify: FastifyInstance, rawBodyPaths: string[
   fastify.addContentTypeParser('*', (req: HttpRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void) => {
     if (!isJson(req)) {
       payload.resume();
-      if (!UNSAFE.has(req.method) || !hasBody(req)) {
+      if (!UNSAFE_METHODS.has(req.method) || !hasBody(req)) {
         done(null, undefined);
         return;
       }

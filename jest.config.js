@@ -4,7 +4,7 @@
  * (and the few other ESM dependencies; @fastify/cookie loads its ESM `cookie` with import()) to
  * CommonJS for the test runtime (see STACK.md).
  */
-const esm = ['@nestjs', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', 'nodemailer', 'uuid', '@scure', '@noble', '@otplib', 'otplib', '@fastify/cookie', 'cookie', '@fastify/static', 'content-disposition'];
+const esm = ['@nestjs', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', 'nodemailer', 'uuid', '@scure', '@noble', '@otplib', 'otplib', '@fastify/cookie', 'cookie', '@fastify/static', 'content-disposition', 'openid-client', 'oauth4webapi', 'jose', 'oauth2-mock-server', 'is-plain-obj'];
 const transform = {
   '^.+\\.(t|j)sx?$': [
     '@swc/jest',

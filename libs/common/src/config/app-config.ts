@@ -103,7 +103,8 @@ export interface AppConfig {
     oauthInstallPerIp: RateLimitRule;
   };
   mail: { smtpUrl?: string; from: string; pollIntervalMs: number };
-  sso: { allowedRedirects: string[] };
+  /** SSO sign-in over OpenID Connect (`/auth/sso/:provider/*`): see docs/sso-and-mailboxes.md. */
+  sso: SsoConfig;
   /** Store connections (OAuth module): provider credentials and endpoints, real platforms by default. */
   oauth: OAuthConfig;
   log: { level: string };
@@ -131,6 +132,87 @@ export interface OAuthConfig {
   };
   bigcommerce: { clientId?: string; clientSecret?: string; tokenUrl: string };
   woocommerce: { appName: string; connectTtlMs: number };
+  /** Outlook mailbox linking through MSAL; the routes answer 503 until both credentials are set. */
+  microsoft: {
+    clientId?: string;
+    clientSecret?: string;
+    /** MSAL authority, `https://login.microsoftonline.com/common` by default (a tenant id, or a local stand-in). */
+    authority: string;
+    /** Space-separated scopes asked for besides MSAL's own (`openid profile offline_access`). */
+    scopes: string[];
+  };
+  /** Gmail mailbox linking through googleapis' OAuth2Client; 503 until both credentials are set. */
+  google: {
+    clientId?: string;
+    clientSecret?: string;
+    authUrl: string;
+    tokenUrl: string;
+    revokeUrl: string;
+    /** Where the linked mailbox's address is read (OpenID userinfo). */
+    userinfoUrl: string;
+    scopes: string[];
+  };
+}
+
+/** One OpenID Connect provider for SSO sign-in. Enabled once its client id and secret are set. */
+export interface SsoProviderConfig {
+  /** The name in `/auth/sso/:provider/*`: google, microsoft, okta, or any name in SSO_PROVIDERS. */
+  name: string;
+  /** Issuer URL; its `/.well-known/openid-configuration` gives the endpoints and the JWKS. */
+  issuer: string;
+  clientId?: string;
+  clientSecret?: string;
+  scopes: string[];
+}
+
+export interface SsoConfig {
+  /** Exact URLs a sign-in may return to (`?redirect=`); anything else is refused before leaving. */
+  allowedRedirects: string[];
+  providers: Record<string, SsoProviderConfig>;
+  /** Lifetime of a sign-in's `state` (single use, stored hashed, bound to the browser). */
+  stateTtlMs: number;
+  /** Allowed clock skew when checking an ID token's `iat`/`exp`. */
+  clockToleranceSec: number;
+  /** Plain-http issuers (local stand-ins); never in production. */
+  allowInsecureIssuers: boolean;
+}
+
+/** The providers with defaults. Any other name listed in SSO_PROVIDERS needs SSO_<NAME>_ISSUER. */
+const SSO_DEFAULT_ISSUERS: Record<string, string | undefined> = {
+  google: 'https://accounts.google.com',
+  microsoft: 'https://login.microsoftonline.com/organizations/v2.0',
+  okta: undefined,
+};
+
+function loadSsoConfig(env: Env, isProduction: boolean): SsoConfig {
+  const allowInsecureIssuers = boolean(env, 'SSO_ALLOW_INSECURE_ISSUERS', false);
+  if (allowInsecureIssuers && isProduction) throw new ConfigError('SSO_ALLOW_INSECURE_ISSUERS', 'must not be set in production');
+  const names = [...new Set([...Object.keys(SSO_DEFAULT_ISSUERS), ...list(env, 'SSO_PROVIDERS').map((n) => n.toLowerCase())])];
+  const providers: Record<string, SsoProviderConfig> = {};
+  for (const name of names) {
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) throw new ConfigError('SSO_PROVIDERS', `"${name}" is not a provider name (lowercase letters, digits, dashes)`);
+    const prefix = `SSO_${name.toUpperCase().replace(/-/g, '_')}`;
+    const { id, secret } = credentialPair(env, `${prefix}_CLIENT_ID`, `${prefix}_CLIENT_SECRET`);
+    const issuerRaw = read(env, `${prefix}_ISSUER`) ?? SSO_DEFAULT_ISSUERS[name];
+    if (!issuerRaw) {
+      if (id) throw new ConfigError(`${prefix}_ISSUER`, `is required when ${prefix}_CLIENT_ID is set`);
+      continue;
+    }
+    providers[name] = {
+      name,
+      issuer: providerUrl(env, `${prefix}_ISSUER`, issuerRaw, isProduction),
+      clientId: id,
+      clientSecret: secret,
+      scopes: (read(env, `${prefix}_SCOPES`) ?? 'openid email profile').split(/[\s,]+/).filter(Boolean),
+    };
+  }
+  return {
+    allowedRedirects: list(env, 'SSO_ALLOWED_REDIRECTS'),
+    providers,
+    stateTtlMs: durationMs(env, 'SSO_STATE_TTL', '10m'),
+    clockToleranceSec: Math.round(durationMs(env, 'SSO_CLOCK_TOLERANCE', '30s') / 1000),
+    allowInsecureIssuers,
+  };
 }
 
 /** Both halves of a provider credential, or neither (one alone is a configuration mistake). */
@@ -161,6 +243,9 @@ function providerUrl(env: Env, name: string, fallback: string, isProduction: boo
 function loadOAuthConfig(env: Env, publicBaseUrl: string, isProduction: boolean): OAuthConfig {
   const shopify = credentialPair(env, 'SHOPIFY_API_KEY', 'SHOPIFY_API_SECRET');
   const bigcommerce = credentialPair(env, 'BIGCOMMERCE_CLIENT_ID', 'BIGCOMMERCE_CLIENT_SECRET');
+  const microsoft = credentialPair(env, 'MICROSOFT_CLIENT_ID', 'MICROSOFT_CLIENT_SECRET');
+  const google = credentialPair(env, 'GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET');
+  const scopes = (name: string, fallback: string) => (read(env, name) ?? fallback).split(/[\s,]+/).filter(Boolean);
   const apiVersion = read(env, 'SHOPIFY_API_VERSION') ?? '2026-07';
   if (!/^\d{4}-\d{2}$|^unstable$/.test(apiVersion)) throw new ConfigError('SHOPIFY_API_VERSION', `must look like 2026-07 (got "${apiVersion}")`);
   return {
@@ -183,6 +268,21 @@ function loadOAuthConfig(env: Env, publicBaseUrl: string, isProduction: boolean)
     woocommerce: {
       appName: (read(env, 'WOOCOMMERCE_APP_NAME') ?? 'Retail Analytics').slice(0, 100),
       connectTtlMs: durationMs(env, 'WOOCOMMERCE_CONNECT_TTL', '1h'),
+    },
+    microsoft: {
+      clientId: microsoft.id,
+      clientSecret: microsoft.secret,
+      authority: providerUrl(env, 'MICROSOFT_AUTHORITY', 'https://login.microsoftonline.com/common', isProduction),
+      scopes: scopes('MICROSOFT_MAIL_SCOPES', 'https://graph.microsoft.com/Mail.Send'),
+    },
+    google: {
+      clientId: google.id,
+      clientSecret: google.secret,
+      authUrl: providerUrl(env, 'GOOGLE_AUTH_URL', 'https://accounts.google.com/o/oauth2/v2/auth', isProduction),
+      tokenUrl: providerUrl(env, 'GOOGLE_TOKEN_URL', 'https://oauth2.googleapis.com/token', isProduction),
+      revokeUrl: providerUrl(env, 'GOOGLE_REVOKE_URL', 'https://oauth2.googleapis.com/revoke', isProduction),
+      userinfoUrl: providerUrl(env, 'GOOGLE_USERINFO_URL', 'https://openidconnect.googleapis.com/v1/userinfo', isProduction),
+      scopes: scopes('GOOGLE_MAIL_SCOPES', 'openid email https://www.googleapis.com/auth/gmail.send'),
     },
   };
 }
@@ -350,7 +450,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       from: read(env, 'MAIL_FROM') ?? 'Retail Auth <no-reply@localhost>',
       pollIntervalMs: durationMs(env, 'MAIL_POLL_INTERVAL', '1s'),
     },
-    sso: { allowedRedirects: list(env, 'SSO_ALLOWED_REDIRECTS') },
+    sso: loadSsoConfig(env, isProduction),
     oauth: loadOAuthConfig(env, publicBaseUrl, isProduction),
     log: { level: read(env, 'LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info') },
   };

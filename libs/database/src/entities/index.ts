@@ -12,9 +12,10 @@ import { Retailer } from './retailer.entity';
 import { Role } from './role.entity';
 import { RevokedToken } from './revoked-token.entity';
 import { Session } from './session.entity';
+import { SsoDomain } from './sso-domain.entity';
 import { User } from './user.entity';
 
-export { Admin, ApiKey, AuditLog, BackupCode, Impersonation, MailOutbox, MfaChallenge, OAuthConnection, OAuthWebhookEvent, OneTimeToken, Retailer, RevokedToken, Role, Session, User };
+export { Admin, ApiKey, AuditLog, BackupCode, Impersonation, MailOutbox, MfaChallenge, OAuthConnection, OAuthWebhookEvent, OneTimeToken, Retailer, RevokedToken, Role, Session, SsoDomain, User };
 export type { AdminStatus } from './admin.entity';
 export type { ApiKeyType } from './api-key.entity';
 export type { AuditActorType, AuditStatus } from './audit-log.entity';
@@ -26,4 +27,4 @@ export type { SessionAuthMethod } from './session.entity';
 export type { UserStatus } from './user.entity';
 
 /** Every entity of the service; the data source and the TypeORM CLI both use this list. */
-export const ENTITIES = [Retailer, User, ApiKey, AuditLog, Session, RevokedToken, OneTimeToken, MailOutbox, BackupCode, MfaChallenge, Role, Admin, Impersonation, OAuthConnection, OAuthWebhookEvent];
+export const ENTITIES = [Retailer, User, ApiKey, AuditLog, Session, RevokedToken, OneTimeToken, MailOutbox, BackupCode, MfaChallenge, Role, Admin, Impersonation, OAuthConnection, OAuthWebhookEvent, SsoDomain];

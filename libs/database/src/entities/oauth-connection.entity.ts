@@ -58,6 +58,13 @@ export class OAuthConnection {
   @Column({ name: 'refresh_token', type: 'text', nullable: true, select: false })
   refreshToken: string | null;
 
+  /**
+   * Sealed MSAL token cache of a Microsoft mailbox (serialised by MSAL's cache plugin), so a
+   * later send acquires tokens silently; null for other providers.
+   */
+  @Column({ name: 'token_cache', type: 'text', nullable: true, select: false })
+  tokenCache: string | null;
+
   @Column({ name: 'token_expires_at', type: 'timestamptz', nullable: true })
   tokenExpiresAt: Date | null;
 

@@ -24,6 +24,13 @@ export class Retailer {
   @Column({ name: 'ip_allowlist', type: 'text', array: true, default: () => "'{}'" })
   ipAllowlist: string[];
 
+  /**
+   * SSO sign-ins skip this service's own second factor when true: the retailer trusts its
+   * identity provider's MFA. Off by default, so members with MFA still get the challenge.
+   */
+  @Column({ name: 'sso_trust_provider_mfa', type: 'boolean', default: false })
+  ssoTrustProviderMfa: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -3,3 +3,4 @@ export * from './database.module';
 export * from './embedded-postgres';
 export * from './entities';
 export * from './migrations';
+export * from './entity-rows';

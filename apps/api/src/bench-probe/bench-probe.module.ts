@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Controller, Get, Module } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@app/common/auth';
@@ -34,6 +35,14 @@ export class BenchProbeController {
   @ApiKeyAuth()
   apiKey() {
     return body;
+  }
+
+  /** The event loop's cumulative busy time, so a scenario can say how much of it each login costs. */
+  @Get('event-loop')
+  @Public()
+  eventLoop() {
+    const { active, idle } = performance.eventLoopUtilization();
+    return { activeMs: active, idleMs: idle };
   }
 }
 

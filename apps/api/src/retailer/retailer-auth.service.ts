@@ -6,7 +6,7 @@ import { normalizeEmail } from '@app/common/crypto';
 import { ApiError, ErrorCode } from '@app/common/errors';
 import type { RequestContext } from '@app/common/http';
 import { checkPasswordPolicy, exceedsBcryptLimit, PasswordHasher } from '@app/common/passwords';
-import { Retailer, User } from '@app/database';
+import { EntityRows, Retailer, User } from '@app/database';
 import { AuditService } from '../audit/audit.service';
 import { MailOutboxService } from '../mail/mail-outbox.service';
 import { OneTimeTokenService } from '../one-time-tokens/one-time-token.service';
@@ -48,7 +48,15 @@ export class RetailerAuthService {
     private readonly mfa: MfaService,
     private readonly roles: RoleResolver,
     private readonly impersonations: ImpersonationService,
-  ) {}
+  ) {
+    const users = new EntityRows(dataSource, User, 'u');
+    this.loginLookup = {
+      sql: `SELECT ${users.columns}, r.status AS retailer_status FROM users u JOIN retailers r ON r.id = u.retailer_id WHERE u.email = $1`,
+      read: (row) => users.read(row),
+    };
+  }
+
+  private readonly loginLookup: { sql: string; read(row: Record<string, unknown>): User };
 
   /** UserRegistersWithPasswordUseCase: the retailer and its owner, in one transaction. */
   async register(dto: RegisterDto, ctx: RequestContext) {
@@ -89,12 +97,16 @@ export class RetailerAuthService {
 
   async login(dto: LoginDto, ctx: RequestContext): Promise<SignedIn | MfaChallengeAnswer> {
     const email = normalizeEmail(dto.email);
-    await this.limits.consume('loginPerIp', ctx.ip);
-    await this.limits.assertLoginAllowed(email).catch(async (err) => {
+    // The address's budget, the email's lock and the account, asked at once (one wait, not three).
+    const [perIp, lock, account] = await Promise.allSettled([this.limits.consume('loginPerIp', ctx.ip), this.limits.assertLoginAllowed(email), this.findForLogin(email)]);
+    if (perIp.status === 'rejected') throw perIp.reason;
+    if (lock.status === 'rejected') {
       await this.audit.record({ event: 'login_failure', actorType: 'anonymous', status: 'failure', reason: ErrorCode.TOO_MANY_ATTEMPTS, metadata: { email } }, ctx);
-      throw err;
-    });
-    const user = await this.dataSource.getRepository(User).findOne({ where: { email }, relations: { retailer: true } });
+      throw lock.reason;
+    }
+    if (account.status === 'rejected') throw account.reason;
+    const found = account.value;
+    const user = found?.user ?? null;
     // Always run bcrypt, even for an unknown email, so response time does not reveal accounts.
     const ok =
       user?.passwordHash && !exceedsBcryptLimit(dto.password)
@@ -104,7 +116,7 @@ export class RetailerAuthService {
       await this.failLogin(email, user, ctx);
       throw new ApiError(ErrorCode.INVALID_CREDENTIALS);
     }
-    if (user.status !== 'active' || user.retailer?.status !== 'active') {
+    if (user.status !== 'active' || found?.retailerStatus !== 'active') {
       await this.audit.record(
         { event: 'login_failure', actorType: 'user', actorId: user.id, retailerId: user.retailerId, status: 'failure', reason: ErrorCode.ACCOUNT_SUSPENDED },
         ctx,
@@ -122,13 +134,20 @@ export class RetailerAuthService {
     return this.completeSignIn(user, 'password', ctx);
   }
 
-  /** The end of every successful sign-in: a session, lastLoginAt, and the audit row. */
-  async completeSignIn(user: User, method: 'password' | 'mfa' | 'magic_link' | 'bridge' | 'sso' | 'invite' | 'oauth', ctx: RequestContext): Promise<SignedIn> {
+  /**
+   * The end of every successful sign-in: a session, lastLoginAt, and the audit row. `details`
+   * (e.g. an SSO provider and subject) go into that row's metadata.
+   */
+  async completeSignIn(
+    user: User,
+    method: 'password' | 'mfa' | 'magic_link' | 'bridge' | 'sso' | 'invite' | 'oauth',
+    ctx: RequestContext,
+    details: Record<string, unknown> = {},
+  ): Promise<SignedIn> {
     const issued = await this.sessions.start(user, method, ctx);
-    user.lastLoginAt = new Date();
-    await this.dataSource.getRepository(User).update({ id: user.id }, { lastLoginAt: user.lastLoginAt });
+    user.lastLoginAt = issued.session.createdAt; // stamped by the session's own statement
     await this.audit.record(
-      { event: 'login_success', actorType: 'user', actorId: user.id, retailerId: user.retailerId, status: 'success', metadata: { method, sessionId: issued.session.id } },
+      { event: 'login_success', actorType: 'user', actorId: user.id, retailerId: user.retailerId, status: 'success', metadata: { ...details, method, sessionId: issued.session.id } },
       ctx,
     );
     return { issued, user };
@@ -242,8 +261,9 @@ export class RetailerAuthService {
     const email = normalizeEmail(rawEmail);
     await this.limits.consume('forgotPerIp', ctx.ip);
     await this.limits.consume('forgotPerEmail', email);
-    const user = await this.dataSource.getRepository(User).findOne({ where: { email }, relations: { retailer: true } });
-    if (!user || user.status !== 'active' || user.retailer?.status !== 'active') {
+    const found = await this.findForLogin(email);
+    const user = found?.user ?? null;
+    if (!user || user.status !== 'active' || found?.retailerStatus !== 'active') {
       await this.audit.record(
         { event: 'password_reset_requested', actorType: 'anonymous', status: 'failure', reason: 'unknown_or_inactive_account', metadata: { email } },
         ctx,
@@ -307,6 +327,15 @@ export class RetailerAuthService {
       field,
     });
     if (details.length) throw ApiError.validation(details, 'The password does not meet the policy.');
+  }
+
+  /**
+   * The user with this email and the status of their retailer, in one statement without the
+   * ORM's query building (the login path shares the event loop with every guarded request).
+   */
+  private async findForLogin(email: string): Promise<{ user: User; retailerStatus: string } | null> {
+    const [row] = (await this.dataSource.query(this.loginLookup.sql, [email])) as Array<Record<string, unknown>>;
+    return row ? { user: this.loginLookup.read(row), retailerStatus: row.retailer_status as string } : null;
   }
 
   private async failLogin(email: string, user: User | null, ctx: RequestContext, event = 'login_failure'): Promise<void> {

@@ -34,6 +34,29 @@ export interface SessionSubject {
   permissions?: string[];
 }
 
+const LOCK_USER_AND_RETAILER = `SELECT status FROM retailers
+  WHERE id = $2 AND (SELECT pg_advisory_xact_lock(hashtext($1))) IS NOT NULL FOR SHARE`;
+
+/**
+ * Keeps the newest `$13` live sessions of the user (the cap less the one being created) and
+ * revokes the rest, inserts the new session and stamps the user's last login, in one statement
+ * (one snapshot: the new row is not among those counted). Returns the evicted sessions' ids.
+ */
+const EVICT_INSERT_AND_STAMP = `WITH evicted AS (
+    UPDATE sessions SET revoked_at = now(), revoke_reason = 'evicted'
+    WHERE id IN (
+      SELECT id FROM sessions WHERE user_id = $2 AND revoked_at IS NULL AND refresh_expires_at > $11
+      ORDER BY created_at DESC, id DESC OFFSET $13
+    )
+    RETURNING id
+  ), created AS (
+    INSERT INTO sessions (id, user_id, retailer_id, nonce, generation, current_hash, access_jti, access_issued_at, auth_method, ip, device, created_at, last_seen_at, refresh_expires_at)
+    VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11, $11, $12)
+  ), stamped AS (
+    UPDATE users SET last_login_at = $11, updated_at = now() WHERE id = $2
+  )
+  SELECT id FROM evicted`;
+
 /**
  * Sessions and their refresh-token chains. Rotation is a compare-and-swap on `generation` in
  * Postgres: of two refreshes racing (on any number of instances) exactly one moves the chain,
@@ -53,55 +76,63 @@ export class SessionService {
     this.refreshTokens = new RefreshTokens(config.encryptionKey);
   }
 
-  /** A new session for a user who just proved who they are; evicts the oldest beyond the cap. */
+  /**
+   * A new session for a user who just proved who they are: evicts the oldest beyond the cap and
+   * stamps the user's `lastLoginAt`. Four round trips (BEGIN, the locks, one statement that
+   * evicts, inserts and stamps, COMMIT): logins share the event loop with every guarded request.
+   */
   async start(user: SessionSubject, method: SessionAuthMethod, ctx: Partial<RequestContext>): Promise<IssuedSession> {
     const subject = await this.withPermissions(user);
     const now = new Date();
-    const evicted: string[] = [];
-    const issued = await this.dataSource.transaction(async (manager) => {
-      // Serialise logins of one user so the cap holds even for simultaneous logins.
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [user.id]);
-      // A suspension racing this sign-in either waits for it (and then revokes the new session) or
-      // commits first (and the sign-in is refused here): no session outlives a suspension.
-      const [retailer] = (await manager.query(`SELECT status FROM retailers WHERE id = $1 FOR SHARE`, [user.retailerId])) as Array<{ status: string }>;
+    const nonce = randomToken(24);
+    const id = randomUUID();
+    const refreshToken = this.refreshTokens.derive(id, nonce, 0);
+    const session = Object.assign(new Session(), {
+      id,
+      userId: user.id,
+      retailerId: user.retailerId,
+      nonce,
+      generation: 0,
+      currentHash: this.refreshTokens.hash(refreshToken),
+      previousHash: null,
+      rotatedAt: null,
+      accessJti: randomUUID(),
+      accessIssuedAt: Math.floor(now.getTime() / 1000),
+      authMethod: method,
+      ip: ctx.ip?.slice(0, 64) ?? null,
+      device: ctx.device?.slice(0, 200) ?? null,
+      createdAt: now,
+      lastSeenAt: now,
+      refreshExpiresAt: new Date(now.getTime() + this.config.auth.refreshTokenTtlMs),
+      revokedAt: null,
+      revokeReason: null,
+    } satisfies Omit<Session, 'user'>);
+    const evicted = await this.dataSource.transaction(async (manager) => {
+      // The user's advisory lock first (an InitPlan, taken before the scan) serialises logins of
+      // one user so the cap holds even for simultaneous logins; then the retailer row FOR SHARE:
+      // a suspension racing this sign-in either waits for it (and then revokes the new session)
+      // or commits first (and the sign-in is refused here), so no session outlives a suspension.
+      const [retailer] = (await manager.query(LOCK_USER_AND_RETAILER, [user.id, user.retailerId])) as Array<{ status: string }>;
       if (retailer?.status !== 'active') throw new ApiError(ErrorCode.ACCOUNT_SUSPENDED);
-      const live = await manager.getRepository(Session).find({
-        where: { userId: user.id, revokedAt: IsNull() },
-        order: { createdAt: 'ASC' },
-        select: { id: true, refreshExpiresAt: true },
-      });
-      const alive = live.filter((s) => s.refreshExpiresAt > now);
-      const excess = alive.length - this.config.auth.maxSessionsPerUser + 1;
-      if (excess > 0) evicted.push(...alive.slice(0, excess).map((s) => s.id));
-      if (evicted.length) await this.markRevoked(manager, evicted, 'evicted');
-
-      const nonce = randomToken(24);
-      const id = randomUUID();
-      const refreshToken = this.refreshTokens.derive(id, nonce, 0);
-      const session = manager.getRepository(Session).create({
-        id,
-        userId: user.id,
-        retailerId: user.retailerId,
-        nonce,
-        generation: 0,
-        currentHash: this.refreshTokens.hash(refreshToken),
-        previousHash: null,
-        rotatedAt: null,
-        accessJti: randomUUID(),
-        accessIssuedAt: Math.floor(now.getTime() / 1000),
-        authMethod: method,
-        ip: ctx.ip?.slice(0, 64) ?? null,
-        device: ctx.device?.slice(0, 200) ?? null,
-        lastSeenAt: now,
-        refreshExpiresAt: new Date(now.getTime() + this.config.auth.refreshTokenTtlMs),
-        revokedAt: null,
-        revokeReason: null,
-      });
-      await manager.getRepository(Session).insert(session);
-      return { session, access: this.accessToken(session, subject), refreshToken, refreshExpiresAt: session.refreshExpiresAt.toISOString() };
+      const rows = (await manager.query(EVICT_INSERT_AND_STAMP, [
+        session.id,
+        session.userId,
+        session.retailerId,
+        session.nonce,
+        session.currentHash,
+        session.accessJti,
+        session.accessIssuedAt,
+        session.authMethod,
+        session.ip,
+        session.device,
+        now,
+        session.refreshExpiresAt,
+        this.config.auth.maxSessionsPerUser - 1,
+      ])) as Array<{ id: string }>;
+      return rows.map((r) => r.id);
     });
     if (evicted.length) await this.revocation.publish({ sessions: evicted });
-    return issued;
+    return { session, access: this.accessToken(session, subject), refreshToken, refreshExpiresAt: session.refreshExpiresAt.toISOString() };
   }
 
   /** POST /auth/refresh with a refresh token. */

@@ -6,7 +6,8 @@
  */
 const esm = ['@nestjs', 'file-type', 'strtok3', 'token-types', '@tokenizer', 'uint8array-extras', 'nodemailer', 'uuid', '@scure', '@noble', '@otplib', 'otplib', '@fastify/cookie', 'cookie', '@fastify/static', 'content-disposition', 'openid-client', 'oauth4webapi', 'jose', 'oauth2-mock-server', 'is-plain-obj'];
 const transform = {
-  '^.+\\.(t|j)sx?$': [
+  // .mjs too: oauth2-mock-server ships only ESM .mjs files.
+  '^.+\\.(t|m?j)sx?$': [
     '@swc/jest',
     {
       jsc: {

@@ -60,7 +60,7 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Test
     // are opened wide here, and a test of a limit sets it low under a prefix of its own
     // (isolatedLimits()).
     ...Object.fromEntries(
-      ['LOGIN_IP', 'REGISTER_IP', 'FORGOT_IP', 'FORGOT_EMAIL', 'MAGIC_LINK_IP', 'MAGIC_LINK_EMAIL', 'MFA_IP', 'OTP_SEND_EMAIL', 'PORTAL_EXCHANGE_IP', 'OAUTH_INSTALL_IP'].map((n) => [
+      ['LOGIN_IP', 'REGISTER_IP', 'FORGOT_IP', 'FORGOT_EMAIL', 'MAGIC_LINK_IP', 'MAGIC_LINK_EMAIL', 'MFA_IP', 'OTP_SEND_EMAIL', 'PORTAL_EXCHANGE_IP', 'OAUTH_INSTALL_IP', 'SSO_START_IP'].map((n) => [
         `RATE_LIMIT_${n}`,
         '100000/1m',
       ]),

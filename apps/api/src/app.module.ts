@@ -27,6 +27,7 @@ import { RetailerModule } from './retailer/retailer.module';
 import { RolesModule } from './roles/roles.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { SettingsModule } from './settings/settings.module';
+import { SsoModule } from './sso/sso.module';
 import { TeamModule } from './team/team.module';
 import { TokensModule } from './tokens/tokens.module';
 import { PasswordsModule } from '@app/common/passwords';
@@ -64,6 +65,7 @@ export class AppModule {
         PortalModule,
         BridgeModule,
         OAuthModule,
+        SsoModule,
         ...extraImports,
       ],
       controllers: [AuditLogController],

@@ -39,6 +39,7 @@ const BUCKET_PREFIX: Record<RateLimitBucket, string> = {
   otpSendPerEmail: 'rl:otp:email',
   portalExchangePerIp: 'rl:portal:ip',
   oauthInstallPerIp: 'rl:oauth-install:ip',
+  ssoStartPerIp: 'rl:sso-start:ip',
 };
 
 /** The table created by the RetailerSessions migration, in the library's own layout. */

@@ -2,15 +2,22 @@ import { Body, Controller, Get, Put, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { requestContext, type HttpRequest } from '@app/common/http';
 import { RetailerAuth } from '../retailer/retailer-auth.decorator';
+import { CredentialRoute } from '../retailer/impersonation.guard';
 import { CurrentPrincipal, RetailerPrincipal } from '../retailer/retailer-principal';
+import { RequirePermission } from '../roles/require-permission.decorator';
 import { UpdateIpAllowlistDto } from './dto/update-ip-allowlist.dto';
+import { UpdateSsoSettingsDto } from './dto/update-sso-settings.dto';
 import { RetailerAllowlistService } from './retailer-allowlist.service';
+import { SsoSettingsService } from './sso-settings.service';
 
 /** The retailer's security settings (settings:read to see, settings:write to change). */
 @ApiTags('settings')
 @Controller('settings/security')
 export class SecuritySettingsController {
-  constructor(private readonly allowlist: RetailerAllowlistService) {}
+  constructor(
+    private readonly allowlist: RetailerAllowlistService,
+    private readonly sso: SsoSettingsService,
+  ) {}
 
   @Get('ip-allowlist')
   @RetailerAuth()
@@ -24,5 +31,21 @@ export class SecuritySettingsController {
   @ApiOperation({ summary: "Replace the retailer's IP allowlist; a switched-on list must include the caller's own address" })
   putIpAllowlist(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: UpdateIpAllowlistDto, @Req() req: HttpRequest) {
     return this.allowlist.update(principal, dto, requestContext(req));
+  }
+
+  @Get('sso')
+  @RequirePermission('settings', 'read')
+  @ApiOperation({ summary: "The retailer's SSO settings: {trustProviderMfa, jitDomains: [{domain, role}]}" })
+  getSso(@CurrentPrincipal() principal: RetailerPrincipal) {
+    return this.sso.get(principal);
+  }
+
+  // Who may sign in (and without which factor) is a credential decision: not for impersonators.
+  @Put('sso')
+  @RequirePermission('settings', 'write')
+  @CredentialRoute()
+  @ApiOperation({ summary: 'Replace the SSO settings: trust the provider MFA, and the email domains (with their role) whose people get an account on first SSO sign-in' })
+  putSso(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: UpdateSsoSettingsDto, @Req() req: HttpRequest) {
+    return this.sso.update(principal, dto, requestContext(req));
   }
 }

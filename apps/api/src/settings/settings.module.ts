@@ -3,9 +3,10 @@ import { ApiKeyModule } from '../api-key/api-key.module';
 import { RetailerAllowlistCache } from './retailer-allowlist-cache';
 import { RetailerAllowlistService } from './retailer-allowlist.service';
 import { SecuritySettingsController } from './security-settings.controller';
+import { SsoSettingsService } from './sso-settings.service';
 
 /**
- * Retailer settings: the security settings (IP allowlist). Global because RetailerIpAllowlistGuard,
+ * Retailer settings: the security settings (IP allowlist, SSO sign-in). Global because RetailerIpAllowlistGuard,
  * part of the RetailerAuth decorator, is built in the module of every controller that uses it and
  * needs this module's cache there.
  */
@@ -13,7 +14,7 @@ import { SecuritySettingsController } from './security-settings.controller';
 @Module({
   imports: [ApiKeyModule],
   controllers: [SecuritySettingsController],
-  providers: [RetailerAllowlistService, RetailerAllowlistCache],
+  providers: [RetailerAllowlistService, RetailerAllowlistCache, SsoSettingsService],
   exports: [RetailerAllowlistCache],
 })
 export class SettingsModule {}

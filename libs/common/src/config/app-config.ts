@@ -101,9 +101,11 @@ export interface AppConfig {
     otpSendPerEmail: RateLimitRule;
     portalExchangePerIp: RateLimitRule;
     oauthInstallPerIp: RateLimitRule;
+    /** GET /auth/sso/:provider/start: each one stores a state row (RATE_LIMIT_SSO_START_IP, default 30/1m). */
+    ssoStartPerIp: RateLimitRule;
   };
   mail: { smtpUrl?: string; from: string; pollIntervalMs: number };
-  /** SSO sign-in over OpenID Connect (`/auth/sso/:provider/*`): see docs/sso-and-mailboxes.md. */
+  /** SSO sign-in over OpenID Connect (`/auth/sso/:provider/*`): see docs/sso.md. */
   sso: SsoConfig;
   /** Store connections (OAuth module): provider credentials and endpoints, real platforms by default. */
   oauth: OAuthConfig;
@@ -163,6 +165,12 @@ export interface SsoProviderConfig {
   clientId?: string;
   clientSecret?: string;
   scopes: string[];
+  /**
+   * ID token claims that prove the email is verified: the email counts only when one of them is
+   * exactly `true` (SSO_<NAME>_VERIFIED_EMAIL_CLAIMS). `email_verified` everywhere; Microsoft also
+   * `xms_edov` (Entra's "email domain owner verified" optional claim), see docs/sso.md.
+   */
+  verifiedEmailClaims: string[];
 }
 
 export interface SsoConfig {
@@ -184,6 +192,9 @@ const SSO_DEFAULT_ISSUERS: Record<string, string | undefined> = {
   okta: undefined,
 };
 
+/** Claims besides `email_verified` that some providers use to say an email is verified. */
+const SSO_DEFAULT_VERIFIED_EMAIL_CLAIMS: Record<string, string> = { microsoft: 'email_verified xms_edov' };
+
 function loadSsoConfig(env: Env, isProduction: boolean): SsoConfig {
   const allowInsecureIssuers = boolean(env, 'SSO_ALLOW_INSECURE_ISSUERS', false);
   if (allowInsecureIssuers && isProduction) throw new ConfigError('SSO_ALLOW_INSECURE_ISSUERS', 'must not be set in production');
@@ -204,10 +215,25 @@ function loadSsoConfig(env: Env, isProduction: boolean): SsoConfig {
       clientId: id,
       clientSecret: secret,
       scopes: (read(env, `${prefix}_SCOPES`) ?? 'openid email profile').split(/[\s,]+/).filter(Boolean),
+      verifiedEmailClaims: (read(env, `${prefix}_VERIFIED_EMAIL_CLAIMS`) ?? SSO_DEFAULT_VERIFIED_EMAIL_CLAIMS[name] ?? 'email_verified').split(/[\s,]+/).filter(Boolean),
     };
   }
+  const allowedRedirects = list(env, 'SSO_ALLOWED_REDIRECTS');
+  for (const entry of allowedRedirects) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(entry);
+    } catch {
+      parsed = undefined;
+    }
+    // The sign-in's outcome is appended as a fragment, so an entry may not carry one of its own.
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.hash || entry.includes('#')) {
+      throw new ConfigError('SSO_ALLOWED_REDIRECTS', `has "${redactUrl(entry)}", which is not an absolute http(s) URL without a fragment`);
+    }
+    if (isProduction && parsed.protocol !== 'https:') throw new ConfigError('SSO_ALLOWED_REDIRECTS', 'must list https URLs in production');
+  }
   return {
-    allowedRedirects: list(env, 'SSO_ALLOWED_REDIRECTS'),
+    allowedRedirects,
     providers,
     stateTtlMs: durationMs(env, 'SSO_STATE_TTL', '10m'),
     clockToleranceSec: Math.round(durationMs(env, 'SSO_CLOCK_TOLERANCE', '30s') / 1000),
@@ -238,6 +264,13 @@ function providerUrl(env: Env, name: string, fallback: string, isProduction: boo
     throw new ConfigError(name, isProduction ? 'must be an https URL in production' : 'must be an http(s) URL');
   }
   return raw;
+}
+
+/** MICROSOFT_AUTHORITY: https even outside production, since MSAL refuses any other authority. */
+function msalAuthority(env: Env, isProduction: boolean): string {
+  const authority = providerUrl(env, 'MICROSOFT_AUTHORITY', 'https://login.microsoftonline.com/common', isProduction);
+  if (!authority.startsWith('https://')) throw new ConfigError('MICROSOFT_AUTHORITY', 'must be an https URL (MSAL accepts no other authority)');
+  return authority;
 }
 
 function loadOAuthConfig(env: Env, publicBaseUrl: string, isProduction: boolean): OAuthConfig {
@@ -272,7 +305,7 @@ function loadOAuthConfig(env: Env, publicBaseUrl: string, isProduction: boolean)
     microsoft: {
       clientId: microsoft.id,
       clientSecret: microsoft.secret,
-      authority: providerUrl(env, 'MICROSOFT_AUTHORITY', 'https://login.microsoftonline.com/common', isProduction),
+      authority: msalAuthority(env, isProduction),
       scopes: scopes('MICROSOFT_MAIL_SCOPES', 'https://graph.microsoft.com/Mail.Send'),
     },
     google: {
@@ -444,6 +477,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       otpSendPerEmail: rate(env, 'RATE_LIMIT_OTP_SEND_EMAIL', '5/15m'),
       portalExchangePerIp: rate(env, 'RATE_LIMIT_PORTAL_EXCHANGE_IP', '60/1m'),
       oauthInstallPerIp: rate(env, 'RATE_LIMIT_OAUTH_INSTALL_IP', '30/1m'),
+      ssoStartPerIp: rate(env, 'RATE_LIMIT_SSO_START_IP', '30/1m'),
     },
     mail: {
       smtpUrl,

@@ -17,7 +17,7 @@ export class MfaChallenge {
   @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'FK_mfa_challenges_user' })
   user?: User;
 
-  /** How the first factor was proved: password or magic_link. */
+  /** How the first factor was proved: password, magic_link or sso. */
   @Column({ type: 'varchar', length: 20 })
   origin: string;
 

@@ -66,15 +66,15 @@ export class MfaService {
     return this.methodsOf(user).length > 0;
   }
 
-  /** After the first factor: a challenge instead of a session. */
-  async startChallenge(user: User, origin: 'password' | 'magic_link', ctx: RequestContext): Promise<MfaChallengeAnswer> {
+  /** After the first factor: a challenge instead of a session. `details` go into the audit row's metadata. */
+  async startChallenge(user: User, origin: 'password' | 'magic_link' | 'sso', ctx: RequestContext, details: Record<string, unknown> = {}): Promise<MfaChallengeAnswer> {
     const expiresAt = new Date(Date.now() + this.config.auth.mfaChallengeTtlMs);
     const challenge = await this.dataSource.getRepository(MfaChallenge).save(
       this.dataSource.getRepository(MfaChallenge).create({ userId: user.id, origin, attempts: 0, expiresAt, closedAt: null }),
     );
     const issued = this.tokens.sign('mfa', { sub: challenge.id, uid: user.id }, { ttlMs: this.config.auth.mfaChallengeTtlMs });
     await this.audit.record(
-      { event: 'mfa_challenge_started', actorType: 'user', actorId: user.id, retailerId: user.retailerId, status: 'success', metadata: { origin } },
+      { event: 'mfa_challenge_started', actorType: 'user', actorId: user.id, retailerId: user.retailerId, status: 'success', metadata: { ...details, origin } },
       ctx,
     );
     return { mfaRequired: true, mfaToken: issued.token, methods: this.methodsOf(user), expiresAt: issued.expiresAt };

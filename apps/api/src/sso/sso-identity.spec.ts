@@ -1,0 +1,53 @@
+import { ErrorCode } from '@app/common/errors';
+import { emailDomain, identityFromClaims } from './sso-identity';
+import { SsoRefusal } from './sso-refusal';
+
+const refusal = (fn: () => unknown): { code?: string; detail?: string } => {
+  try {
+    fn();
+    return {};
+  } catch (err) {
+    return err instanceof SsoRefusal ? { code: err.code, detail: err.detail } : { code: 'not an SsoRefusal' };
+  }
+};
+
+describe('identityFromClaims', () => {
+  it('takes a verified email trimmed and lower-cased, the subject and the name', () => {
+    expect(identityFromClaims({ sub: 's1', email: '  Ana@Shop.Example ', email_verified: true, name: ' Ana Lima ' }, ['email_verified'])).toEqual({
+      subject: 's1',
+      email: 'ana@shop.example',
+      name: 'Ana Lima',
+    });
+  });
+
+  it("falls back to the email's local part for the name", () => {
+    expect(identityFromClaims({ sub: 's1', email: 'ana@shop.example', email_verified: true }, ['email_verified']).name).toBe('ana');
+  });
+
+  it('counts only a configured claim that is exactly true', () => {
+    const claims = { sub: 's1', email: 'ana@shop.example' };
+    expect(refusal(() => identityFromClaims({ ...claims, email_verified: 'true' }, ['email_verified']))).toEqual({ code: ErrorCode.FORBIDDEN, detail: 'email_not_verified' });
+    expect(refusal(() => identityFromClaims({ ...claims, email_verified: 1 }, ['email_verified']))).toEqual({ code: ErrorCode.FORBIDDEN, detail: 'email_not_verified' });
+    expect(refusal(() => identityFromClaims({ ...claims, xms_edov: true }, ['email_verified']))).toEqual({ code: ErrorCode.FORBIDDEN, detail: 'email_not_verified' });
+    expect(identityFromClaims({ ...claims, xms_edov: true }, ['email_verified', 'xms_edov']).email).toBe('ana@shop.example');
+  });
+
+  it('never takes preferred_username or upn for an email', () => {
+    expect(refusal(() => identityFromClaims({ sub: 's1', preferred_username: 'ana@shop.example', upn: 'ana@shop.example', email_verified: true }, ['email_verified']))).toEqual({
+      code: ErrorCode.FORBIDDEN,
+      detail: 'email_missing',
+    });
+  });
+
+  it('refuses something that is not an email', () => {
+    for (const email of ['', 'ana', 'ana@', 'a b@shop.example', 42]) {
+      expect(refusal(() => identityFromClaims({ sub: 's1', email, email_verified: true }, ['email_verified']))).toEqual({ code: ErrorCode.FORBIDDEN, detail: 'email_missing' });
+    }
+  });
+});
+
+describe('emailDomain', () => {
+  it('is the part after the last @', () => {
+    expect(emailDomain('ana@eu.shop.example')).toBe('eu.shop.example');
+  });
+});

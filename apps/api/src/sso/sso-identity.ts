@@ -1,0 +1,40 @@
+import { normalizeEmail } from '@app/common/crypto';
+import { ErrorCode } from '@app/common/errors';
+import { SsoRefusal } from './sso-refusal';
+
+/** Who the provider says signed in, from a verified ID token. */
+export interface SsoIdentity {
+  /** The provider's subject (`sub`): stable per user and provider. */
+  subject: string;
+  /** Trimmed and lower-cased, and verified by the provider. */
+  email: string;
+  /** For a member created on first sign-in; the email's local part when the token has no name. */
+  name: string;
+}
+
+const EMAIL_SHAPE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/**
+ * The identity of a verified ID token's claims. The email must be one the provider itself
+ * verified: one of `verifiedEmailClaims` must be exactly `true` (a string "true" does not count).
+ * An email without that proof could have been typed by anyone into their own provider account
+ * (Entra lets a tenant admin set any `email`), and matching members by it would hand out their
+ * accounts. `preferred_username` and `upn` are never used as an email.
+ */
+export function identityFromClaims(claims: Record<string, unknown>, verifiedEmailClaims: string[]): SsoIdentity {
+  const subject = typeof claims.sub === 'string' ? claims.sub.slice(0, 255) : '';
+  const raw = typeof claims.email === 'string' ? normalizeEmail(claims.email) : '';
+  if (!raw || raw.length > 320 || !EMAIL_SHAPE.test(raw)) {
+    throw new SsoRefusal(ErrorCode.FORBIDDEN, 'email_missing', 'The provider did not share an email address; allow the email scope and try again.', { subject });
+  }
+  if (!verifiedEmailClaims.some((claim) => claims[claim] === true)) {
+    throw new SsoRefusal(ErrorCode.FORBIDDEN, 'email_not_verified', `The provider has not verified ${raw}; verify it there, or sign in with your password.`, { subject, email: raw });
+  }
+  const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 200) : raw.split('@')[0];
+  return { subject, email: raw, name };
+}
+
+/** The domain part of a normalised email. */
+export function emailDomain(email: string): string {
+  return email.slice(email.lastIndexOf('@') + 1);
+}

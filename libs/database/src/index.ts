@@ -4,3 +4,4 @@ export * from './embedded-postgres';
 export * from './entities';
 export * from './migrations';
 export * from './entity-rows';
+export * from './errors';

@@ -6,7 +6,7 @@ import { normalizeEmail } from '@app/common/crypto';
 import { ApiError, ErrorCode } from '@app/common/errors';
 import type { RequestContext } from '@app/common/http';
 import { checkPasswordPolicy, exceedsBcryptLimit, PasswordHasher } from '@app/common/passwords';
-import { EntityRows, Retailer, User } from '@app/database';
+import { EntityRows, isUniqueViolation, Retailer, User } from '@app/database';
 import { AuditService } from '../audit/audit.service';
 import { MailOutboxService } from '../mail/mail-outbox.service';
 import { OneTimeTokenService } from '../one-time-tokens/one-time-token.service';
@@ -23,11 +23,6 @@ import { publicRetailer, publicUser } from './retailer-views';
 export interface SignedIn {
   issued: IssuedSession;
   user: User;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return e?.code === '23505' || e?.driverError?.code === '23505';
 }
 
 /**

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ApiError, ErrorCode, ErrorDetail } from '@app/common/errors';
 import type { RequestContext } from '@app/common/http';
-import { Role, User } from '@app/database';
+import { isUniqueViolation, Role, User } from '@app/database';
 import { AuditService } from '../audit/audit.service';
 import type { RetailerPrincipal } from '../retailer/retailer-principal';
 import { CreateRoleDto, UpdateRoleDto } from './dto/role.dto';
@@ -15,11 +15,6 @@ import { RoleChangesService } from './role-changes.service';
  * team, keys and settings, so those stay with the predefined roles.
  */
 const RESERVED_PERMISSIONS = ['team:write', 'settings:write', 'api_keys:write'];
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return e?.code === '23505' || e?.driverError?.code === '23505';
-}
 
 export function roleView(role: Role) {
   return { id: role.id, name: role.name, permissions: role.permissions, createdAt: role.createdAt.toISOString(), updatedAt: role.updatedAt.toISOString() };

@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, Not } from 'typeorm';
 import { ApiError, ErrorCode, ErrorDetail } from '@app/common/errors';
 import type { RequestContext } from '@app/common/http';
-import { Retailer, SsoDomain } from '@app/database';
+import { isUniqueViolation, Retailer, SsoDomain } from '@app/database';
 import { AuditService } from '../audit/audit.service';
 import type { RetailerPrincipal } from '../retailer/retailer-principal';
 import { RoleResolver } from '../roles/role-resolver';
@@ -29,11 +29,6 @@ export function normalizeDomain(raw: string): string | null {
   const tld = labels[labels.length - 1];
   if (!/^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/.test(tld)) return null;
   return ascii;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return e?.code === '23505' || e?.driverError?.code === '23505';
 }
 
 /**

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ErrorCode } from '@app/common/errors';
 import type { RequestContext } from '@app/common/http';
-import { Retailer, SsoDomain, User } from '@app/database';
+import { isUniqueViolation, Retailer, SsoDomain, User } from '@app/database';
 import { AuditService } from '../audit/audit.service';
 import { RoleResolver } from '../roles/role-resolver';
 import { emailDomain, SsoIdentity } from './sso-identity';
@@ -13,11 +13,6 @@ export interface SsoMember {
   user: User & { retailer: Retailer };
   /** True when this sign-in created the member (just-in-time provisioning). */
   provisioned: boolean;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return e?.code === '23505' || e?.driverError?.code === '23505';
 }
 
 /**

@@ -6,7 +6,7 @@ import { normalizeEmail } from '@app/common/crypto';
 import { ApiError, ErrorCode } from '@app/common/errors';
 import type { RequestContext } from '@app/common/http';
 import { checkPasswordPolicy, PasswordHasher } from '@app/common/passwords';
-import { Retailer, Session, User } from '@app/database';
+import { isUniqueViolation, Retailer, Session, User } from '@app/database';
 import { AuditService } from '../audit/audit.service';
 import { MailOutboxService } from '../mail/mail-outbox.service';
 import { OneTimeTokenService } from '../one-time-tokens/one-time-token.service';
@@ -17,11 +17,6 @@ import { RoleResolver } from '../roles/role-resolver';
 import { SessionService } from '../sessions/session.service';
 import { AcceptInviteDto, InviteMemberDto, UpdateMemberDto } from './dto/team.dto';
 import { inviteMail } from './team-mails';
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return e?.code === '23505' || e?.driverError?.code === '23505';
-}
 
 export function memberView(user: User) {
   return {

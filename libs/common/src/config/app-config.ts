@@ -73,6 +73,8 @@ export interface AppConfig {
     passwordHashThreads: number;
     /** How much lower their priority is than the event loop's (PASSWORD_HASH_NICE, 0..19, default 19). */
     passwordHashNice: number;
+    /** Linux: run them under SCHED_IDLE, so they take only CPU nothing else wants (PASSWORD_HASH_IDLE_POLICY, default true). */
+    passwordHashIdlePolicy: boolean;
     passwordMinLength: number;
     passwordRequireClasses: boolean;
     resetLinkTtlMs: number;
@@ -453,6 +455,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       bcryptCost: integer(env, 'BCRYPT_COST', 12, 4, 31),
       passwordHashThreads: integer(env, 'PASSWORD_HASH_THREADS', availableParallelism(), 1, 256),
       passwordHashNice: integer(env, 'PASSWORD_HASH_NICE', 19, 0, 19),
+      passwordHashIdlePolicy: boolean(env, 'PASSWORD_HASH_IDLE_POLICY', true),
       passwordMinLength: integer(env, 'PASSWORD_MIN_LENGTH', 12, 1, 72),
       passwordRequireClasses: boolean(env, 'PASSWORD_REQUIRE_CLASSES', false),
       resetLinkTtlMs: durationMs(env, 'RESET_LINK_TTL', '24h'),

@@ -1,15 +1,19 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { HashPool } from './hash-pool';
 
-/** Nice values of this process's threads (Linux /proc): the hashing threads are the reniced ones. */
-function threadNiceValues(): number[] {
-  return readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
+/** A field of each of this process's threads' /proc stat line (after the command name). */
+function threadStatField(index: number): number[] {
+  return readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[index]));
 }
+/** Nice values of this process's threads (Linux /proc): the hashing threads are the reniced ones. */
+const threadNiceValues = () => threadStatField(16);
+/** Scheduling policies of this process's threads: 0 SCHED_OTHER, 5 SCHED_IDLE. */
+const threadPolicies = () => threadStatField(38);
 
 describe('HashPool', () => {
   const pools: HashPool[] = [];
-  const pool = (size: number, nice: number) => {
-    const p = new HashPool(size, nice);
+  const pool = (size: number, nice: number, idlePolicy = false) => {
+    const p = new HashPool(size, nice, idlePolicy);
     pools.push(p);
     return p;
   };
@@ -30,6 +34,16 @@ describe('HashPool', () => {
     await Promise.all([p.hash('x', 4), p.hash('y', 4)]);
     expect(threadNiceValues().filter((n) => n === 7).length - before).toBe(2);
     expect(threadNiceValues()[0]).toBe(0); // the main thread (tid = pid, listed first) keeps its priority
+  });
+
+  const withChrt = process.platform === 'linux' && existsSync('/usr/bin/chrt') ? it : it.skip; // reason: SCHED_IDLE is set with util-linux's chrt
+  withChrt('puts its threads under SCHED_IDLE when asked, and leaves the event loop under the normal policy', async () => {
+    const before = threadPolicies().filter((policy) => policy === 5).length;
+    const p = pool(2, 19, true);
+    await Promise.all([p.hash('x', 4), p.hash('y', 4)]);
+    expect(threadPolicies().filter((policy) => policy === 5).length - before).toBe(2);
+    expect(threadPolicies()[0]).toBe(0);
+    await expect(p.compare('x', await p.hash('x', 4))).resolves.toBe(true);
   });
 
   it('runs at most `size` hashes at once and answers every queued one in order', async () => {

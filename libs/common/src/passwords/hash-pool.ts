@@ -11,6 +11,15 @@ const os = require('node:os');
 if (workerData.nice > 0) {
   try { os.setPriority(0, workerData.nice); } catch { /* a platform without per-thread priorities: run as is */ }
 }
+if (workerData.idlePolicy && process.platform === 'linux') {
+  // SCHED_IDLE: the thread runs only when no other thread of the machine wants the CPU. Node has
+  // no call for sched_setscheduler, so util-linux's chrt sets it on this thread's id; lowering a
+  // policy needs no privilege. Without chrt (a minimal image) the nice value above still applies.
+  try {
+    const tid = require('node:fs').readlinkSync('/proc/thread-self').split('/').pop();
+    require('node:child_process').execFileSync('chrt', ['--idle', '-p', '0', tid], { stdio: 'ignore', timeout: 5000 });
+  } catch { /* keep the nice value */ }
+}
 const bcrypt = require(workerData.bcryptPath);
 parentPort.on('message', ({ id, op, a, b }) => {
   try {
@@ -52,6 +61,8 @@ export class HashPool {
   constructor(
     private readonly size: number,
     private readonly nice: number,
+    /** Linux: also put the threads under SCHED_IDLE (PASSWORD_HASH_IDLE_POLICY). */
+    private readonly idlePolicy = false,
   ) {}
 
   hash(password: string, cost: number): Promise<string> {
@@ -87,7 +98,7 @@ export class HashPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { nice: this.nice, bcryptPath: require.resolve('bcrypt') } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { nice: this.nice, idlePolicy: this.idlePolicy, bcryptPath: require.resolve('bcrypt') } });
     // Idle hashing threads never keep a process alive (tests, CLI commands).
     worker.unref();
     const slot: Slot = { worker, task: null };

@@ -20,7 +20,7 @@ export class PasswordHasher implements OnModuleInit, OnModuleDestroy {
   private readonly pool: HashPool;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.pool = new HashPool(config.auth.passwordHashThreads, config.auth.passwordHashNice);
+    this.pool = new HashPool(config.auth.passwordHashThreads, config.auth.passwordHashNice, config.auth.passwordHashIdlePolicy);
   }
 
   async onModuleInit(): Promise<void> {

@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { normalizeEmail } from '@app/common/crypto';
 import { ApiError, ErrorCode } from '@app/common/errors';
 import type { RequestContext } from '@app/common/http';
-import { OAuthConnection, OAuthProvider, Retailer, User } from '@app/database';
+import { isUniqueViolation, OAuthConnection, OAuthProvider, Retailer, User } from '@app/database';
 import { AuditService } from '../../audit/audit.service';
 
 export const PLATFORM_NAME: Record<OAuthProvider, string> = {
@@ -16,11 +16,6 @@ export const PLATFORM_NAME: Record<OAuthProvider, string> = {
 };
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string } };
-  return e?.code === '23505' || e?.driverError?.code === '23505';
-}
 
 /**
  * The retailer side of an install: which retailer a store belongs to, creating one (with its

@@ -1,5 +1,5 @@
 import { randomToken, safeEqual, sha256Hex } from '@app/common/crypto';
-import { clearCookie, setCookie, type HttpRequest, type HttpResponse } from '@app/common/http';
+import { FlowCookie, type HttpRequest, type HttpResponse } from '@app/common/http';
 
 export const SSO_BROWSER_COOKIE = 'sso_browser';
 
@@ -21,21 +21,24 @@ export function ssoCallbackPath(provider: string): string {
 export class SsoBrowserCookie {
   constructor(private readonly secure: boolean) {}
 
+  private cookie(provider: string): FlowCookie {
+    return new FlowCookie(SSO_BROWSER_COOKIE, ssoCallbackPath(provider), this.secure);
+  }
+
   /** Sets a new binding cookie and returns the hash to store with the state. */
   bind(res: HttpResponse, provider: string, ttlMs: number): string {
     const secret = randomToken(32);
-    setCookie(res, SSO_BROWSER_COOKIE, secret, { httpOnly: true, sameSite: 'lax', secure: this.secure, path: ssoCallbackPath(provider), maxAge: ttlMs });
+    this.cookie(provider).set(res, secret, ttlMs);
     return sha256Hex(secret);
   }
 
   clear(res: HttpResponse, provider: string): void {
-    clearCookie(res, SSO_BROWSER_COOKIE, { httpOnly: true, sameSite: 'lax', secure: this.secure, path: ssoCallbackPath(provider) });
+    this.cookie(provider).clear(res);
   }
 
   /** True when this request carries the cookie whose hash the state row holds (constant time). */
-  matches(req: HttpRequest, storedHash: unknown): boolean {
-    const raw = (req.cookies as Record<string, unknown> | undefined)?.[SSO_BROWSER_COOKIE];
-    if (typeof raw !== 'string' || raw.length === 0 || raw.length > 200 || typeof storedHash !== 'string') return false;
-    return safeEqual(sha256Hex(raw), storedHash);
+  matches(req: HttpRequest, provider: string, storedHash: unknown): boolean {
+    const raw = this.cookie(provider).read(req, 200);
+    return raw !== undefined && typeof storedHash === 'string' && safeEqual(sha256Hex(raw), storedHash);
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import * as oidc from 'openid-client';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
-import { decryptSecret, encryptSecret, randomToken, sha256Hex } from '@app/common/crypto';
+import { decryptSecret, encryptSecret, isPkceVerifier, randomToken, sha256Hex } from '@app/common/crypto';
 import { ApiError, CREDENTIAL_REJECTIONS, ErrorCode } from '@app/common/errors';
 import { pathOf, type HttpRequest, type HttpResponse, type RequestContext } from '@app/common/http';
 import { APP_LOGGER, AppLogger } from '@app/common/logging';
@@ -199,7 +199,7 @@ export class SsoService {
     }
     const pending = pendingOf(row);
     if (!pending || pending.provider !== provider) throw new SsoRefusal(ErrorCode.TOKEN_INVALID, 'state_other_provider', 'This sign-in was started with another provider; start again.');
-    if (!this.browser.matches(req, pending.browser)) {
+    if (!this.browser.matches(req, provider, pending.browser)) {
       throw new SsoRefusal(ErrorCode.TOKEN_INVALID, 'state_other_browser', 'This sign-in was started in another browser; start again here.');
     }
     await this.oneTime.consume('sso_state', state).catch(() => {
@@ -220,7 +220,7 @@ export class SsoService {
     } catch {
       verifier = undefined;
     }
-    if (!verifier || !/^[A-Za-z0-9._~-]{43,128}$/.test(verifier)) {
+    if (!isPkceVerifier(verifier)) {
       throw new SsoRefusal(ErrorCode.TOKEN_INVALID, 'pkce_verifier_missing', 'This sign-in cannot be completed (its PKCE verifier is missing); start again.');
     }
     return verifier;

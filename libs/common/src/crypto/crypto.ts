@@ -57,3 +57,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
 }
+
+/** An RFC 7636 PKCE code verifier: 43 to 128 characters of [A-Z a-z 0-9 - . _ ~]. */
+export function isPkceVerifier(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9._~-]{43,128}$/.test(value);
+}

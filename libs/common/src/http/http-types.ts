@@ -35,6 +35,33 @@ export function clearCookie(res: HttpResponse, name: string, options: Omit<Cooki
   res.setCookie(name, '', { path: '/', ...options, expires: new Date(1) });
 }
 
+/**
+ * An HttpOnly, SameSite=Lax cookie scoped to one path that carries a browser through a
+ * redirect-based flow (an OAuth install or link, an SSO sign-in) and is read back once at the
+ * callback: what each flow's binding cookie is built on.
+ */
+export class FlowCookie {
+  constructor(
+    readonly name: string,
+    private readonly path: string,
+    private readonly secure: boolean,
+  ) {}
+
+  set(res: HttpResponse, value: string, ttlMs: number): void {
+    setCookie(res, this.name, value, { httpOnly: true, sameSite: 'lax', secure: this.secure, path: this.path, maxAge: ttlMs });
+  }
+
+  clear(res: HttpResponse): void {
+    clearCookie(res, this.name, { httpOnly: true, sameSite: 'lax', secure: this.secure, path: this.path });
+  }
+
+  /** The cookie's value when present, non-empty and at most `maxLength` characters. */
+  read(req: HttpRequest, maxLength: number): string | undefined {
+    const raw = (req.cookies as Record<string, unknown> | undefined)?.[this.name];
+    return typeof raw === 'string' && raw.length > 0 && raw.length <= maxLength ? raw : undefined;
+  }
+}
+
 // encodeurl's rule (what Express applied to Location): encode what a URL may not hold, keep
 // valid percent-escapes as they are.
 const URL_UNSAFE = /(?:[^\x21\x23-\x3B\x3D\x3F-\x5F\x61-\x7A\x7C\x7E]|%(?:[^0-9A-Fa-f]|[0-9A-Fa-f][^0-9A-Fa-f]|$))+/g;

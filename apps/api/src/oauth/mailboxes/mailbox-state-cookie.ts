@@ -1,5 +1,5 @@
-import { decryptSecret, encryptSecret, safeEqual } from '@app/common/crypto';
-import { clearCookie, setCookie, type HttpRequest, type HttpResponse } from '@app/common/http';
+import { decryptSecret, encryptSecret, isPkceVerifier, safeEqual } from '@app/common/crypto';
+import { FlowCookie, type HttpRequest, type HttpResponse } from '@app/common/http';
 import type { MailboxProvider } from './mailbox-provider';
 
 export const mailboxStateCookieName = (provider: MailboxProvider) => `mailbox_oauth_${provider}`;
@@ -40,18 +40,16 @@ export class MailboxStateCookie {
     return encryptSecret(this.key, JSON.stringify({ s: pending.state, v: pending.verifier }), this.aad(provider));
   }
 
+  private cookie(provider: MailboxProvider): FlowCookie {
+    return new FlowCookie(mailboxStateCookieName(provider), mailboxStateCookiePath(provider), this.secure);
+  }
+
   set(res: HttpResponse, provider: MailboxProvider, pending: PendingLink, ttlMs: number): void {
-    setCookie(res, mailboxStateCookieName(provider), this.seal(provider, pending), {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.secure,
-      path: mailboxStateCookiePath(provider),
-      maxAge: ttlMs,
-    });
+    this.cookie(provider).set(res, this.seal(provider, pending), ttlMs);
   }
 
   clear(res: HttpResponse, provider: MailboxProvider): void {
-    clearCookie(res, mailboxStateCookieName(provider), { httpOnly: true, sameSite: 'lax', secure: this.secure, path: mailboxStateCookiePath(provider) });
+    this.cookie(provider).clear(res);
   }
 
   /**
@@ -59,8 +57,8 @@ export class MailboxStateCookie {
    * no (or an unreadable) cookie, a cookie for another state, or a cookie without a verifier.
    */
   read(req: HttpRequest, provider: MailboxProvider, state: string): { ok: true; verifier: string } | { ok: false; reason: BindingRefusal } {
-    const raw = (req.cookies as Record<string, unknown> | undefined)?.[mailboxStateCookieName(provider)];
-    if (typeof raw !== 'string' || !raw || raw.length > 1000) return { ok: false, reason: 'not_started_in_this_browser' };
+    const raw = this.cookie(provider).read(req, 1000);
+    if (!raw) return { ok: false, reason: 'not_started_in_this_browser' };
     let parsed: { s?: unknown; v?: unknown };
     try {
       parsed = JSON.parse(decryptSecret(this.key, raw, this.aad(provider))) as { s?: unknown; v?: unknown };
@@ -68,8 +66,7 @@ export class MailboxStateCookie {
       return { ok: false, reason: 'not_started_in_this_browser' };
     }
     if (typeof parsed.s !== 'string' || !safeEqual(parsed.s, state)) return { ok: false, reason: 'state_mismatch' };
-    // RFC 7636: 43 to 128 characters of [A-Z a-z 0-9 - . _ ~].
-    if (typeof parsed.v !== 'string' || !/^[A-Za-z0-9._~-]{43,128}$/.test(parsed.v)) return { ok: false, reason: 'pkce_verifier_missing' };
+    if (!isPkceVerifier(parsed.v)) return { ok: false, reason: 'pkce_verifier_missing' };
     return { ok: true, verifier: parsed.v };
   }
 }

@@ -1,5 +1,5 @@
 import { hmacSha256, safeEqual } from '@app/common/crypto';
-import { clearCookie, setCookie, type HttpRequest, type HttpResponse } from '@app/common/http';
+import { FlowCookie, type HttpRequest, type HttpResponse } from '@app/common/http';
 
 export const SHOPIFY_STATE_COOKIE = 'shopify_oauth_state';
 /** Sent only to the Shopify callback (and the install that sets it). */
@@ -14,12 +14,11 @@ export const SHOPIFY_STATE_COOKIE_PATH = '/api/v1/oauth/shopify';
  */
 export class ShopifyStateCookie {
   private readonly key: Buffer;
+  private readonly cookie: FlowCookie;
 
-  constructor(
-    encryptionKey: Buffer,
-    private readonly secure: boolean,
-  ) {
+  constructor(encryptionKey: Buffer, secure: boolean) {
     this.key = hmacSha256(encryptionKey, 'oauth-state-cookie/v1');
+    this.cookie = new FlowCookie(SHOPIFY_STATE_COOKIE, SHOPIFY_STATE_COOKIE_PATH, secure);
   }
 
   private sign(state: string): string {
@@ -27,17 +26,17 @@ export class ShopifyStateCookie {
   }
 
   set(res: HttpResponse, state: string, ttlMs: number): void {
-    setCookie(res, SHOPIFY_STATE_COOKIE, `${state}.${this.sign(state)}`, { httpOnly: true, sameSite: 'lax', secure: this.secure, path: SHOPIFY_STATE_COOKIE_PATH, maxAge: ttlMs });
+    this.cookie.set(res, `${state}.${this.sign(state)}`, ttlMs);
   }
 
   clear(res: HttpResponse): void {
-    clearCookie(res, SHOPIFY_STATE_COOKIE, { httpOnly: true, sameSite: 'lax', secure: this.secure, path: SHOPIFY_STATE_COOKIE_PATH });
+    this.cookie.clear(res);
   }
 
   /** True when the browser's signed cookie carries exactly this state. */
   matches(req: HttpRequest, state: string): boolean {
-    const raw = (req.cookies as Record<string, unknown> | undefined)?.[SHOPIFY_STATE_COOKIE];
-    if (typeof raw !== 'string' || raw.length > 300) return false;
+    const raw = this.cookie.read(req, 300);
+    if (!raw) return false;
     const dot = raw.lastIndexOf('.');
     if (dot <= 0) return false;
     const cookieState = raw.slice(0, dot);

@@ -36,6 +36,22 @@ export class TeamController {
     return this.cookies.signedIn(res, await this.team.accept(dto, requestContext(req)));
   }
 
+  @Get('invites')
+  @RequirePermission('team', 'read')
+  @ApiOperation({ summary: 'Pending invitations (not accepted, cancelled or expired), newest first; never the link' })
+  invites(@CurrentPrincipal() principal: RetailerPrincipal) {
+    return this.team.listInvites(principal);
+  }
+
+  @Delete('invites/:id')
+  @RequirePermission('team', 'write')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel a pending invitation: its link stops working at once' })
+  async cancelInvite(@CurrentPrincipal() principal: RetailerPrincipal, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: HttpRequest) {
+    await this.team.cancelInvite(principal, id, requestContext(req));
+    return { cancelled: true };
+  }
+
   @Get('members')
   @RequirePermission('team', 'read')
   members(@CurrentPrincipal() principal: RetailerPrincipal) {

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, IsNull, Not } from 'typeorm';
+import { DataSource, EntityManager, IsNull, MoreThan, Not } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { normalizeEmail } from '@app/common/crypto';
 import { ApiError, ErrorCode } from '@app/common/errors';
 import type { RequestContext } from '@app/common/http';
 import { checkPasswordPolicy, PasswordHasher } from '@app/common/passwords';
-import { isUniqueViolation, Retailer, Session, User } from '@app/database';
+import { isUniqueViolation, OneTimeToken, Retailer, Session, User } from '@app/database';
 import { AuditService } from '../audit/audit.service';
 import { MailOutboxService } from '../mail/mail-outbox.service';
 import { OneTimeTokenService } from '../one-time-tokens/one-time-token.service';
@@ -132,6 +132,54 @@ export class TeamService {
   async list(principal: RetailerPrincipal) {
     const users = await this.dataSource.getRepository(User).find({ where: { retailerId: principal.retailerId }, order: { createdAt: 'ASC' } });
     return users.map(memberView);
+  }
+
+  /** Invitations of the retailer still waiting: not accepted, not cancelled, not expired; newest first. */
+  async listInvites(principal: RetailerPrincipal) {
+    const rows = await this.dataSource.getRepository(OneTimeToken).find({
+      where: { purpose: 'invite', retailerId: principal.retailerId, usedAt: IsNull(), expiresAt: MoreThan(new Date()) },
+      order: { createdAt: 'DESC' },
+    });
+    return rows.map((row) => ({
+      id: row.id,
+      email: row.email,
+      role: String(row.metadata.role ?? ''),
+      dashboards: Array.isArray(row.metadata.dashboards) ? row.metadata.dashboards : [],
+      invitedBy: typeof row.metadata.invitedBy === 'string' ? row.metadata.invitedBy : null,
+      createdAt: row.createdAt.toISOString(),
+      expiresAt: row.expiresAt.toISOString(),
+    }));
+  }
+
+  /**
+   * Withdraws a pending invitation: its link stops working at once (it is spent, so accepting it
+   * answers TOKEN_INVALID like any used link). 404 for an id that is not a pending invitation of
+   * this retailer (accepted, cancelled, expired, another retailer's).
+   */
+  async cancelInvite(principal: RetailerPrincipal, id: string, ctx: RequestContext): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const result = (await manager.query(
+        `UPDATE one_time_tokens SET used_at = now()
+          WHERE id = $1 AND purpose = 'invite' AND retailer_id = $2 AND used_at IS NULL AND expires_at > now()
+          RETURNING email, metadata`,
+        [id, principal.retailerId],
+      )) as [Array<{ email: string; metadata: Record<string, unknown> }>, number];
+      const [cancelled] = result[0];
+      if (!cancelled) throw new ApiError(ErrorCode.NOT_FOUND, 'No pending invitation with this id.');
+      await this.audit.record(
+        {
+          event: 'invite_cancelled',
+          actorType: 'user',
+          actorId: principal.userId,
+          retailerId: principal.retailerId,
+          impersonatorId: principal.impersonation?.adminId ?? null,
+          status: 'success',
+          metadata: { inviteId: id, email: cancelled.email, role: cancelled.metadata.role ?? null },
+        },
+        ctx,
+        manager,
+      );
+    });
   }
 
   /** A role change applies to the member's next request on every instance (RoleChangesService). */

@@ -37,6 +37,14 @@ describe('HTTP conventions (envelope, errors, headers)', () => {
     await request(instance.http).get('/health/live').expect(404); // outside the /api/v1 prefix
   });
 
+  it('answers a URL with malformed percent-encoding with 400 VALIDATION_FAILED in the envelope', async () => {
+    for (const path of ['/api/v1/auth/sso/%E0%A4%A/callback', '/api/v1/team/members/%FF', '/api/v1/%']) {
+      const res = await request(instance.http).get(path).expect(400);
+      expect(res.body).toEqual({ success: false, error: { code: 'VALIDATION_FAILED', message: expect.any(String), details: [{ field: 'url', message: expect.any(String) }] } });
+      expect(res.headers['x-request-id']).toBeDefined();
+    }
+  });
+
   it('rejects malformed JSON with VALIDATION_FAILED and never reaches the handler', async () => {
     const before = probeCalls.echo;
     const res = await request(instance.http)

@@ -5,7 +5,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import { AppConfig } from '@app/common/config';
-import { BODY_LIMIT_BYTES, registerEtags, registerJsonBody, registerRequestTracking, requestIdOf } from '@app/common/http';
+import { ApiError } from '@app/common/errors';
+import { BODY_LIMIT_BYTES, type HttpRequest, type HttpResponse, registerEtags, respondWithError, registerJsonBody, registerRequestTracking, requestIdOf } from '@app/common/http';
 import { AppLogger, createLogger, NestPinoLogger } from '@app/common/logging';
 import { MetricsService } from '@app/common/metrics';
 import { AppModule } from '../app.module';
@@ -34,6 +35,12 @@ export async function createApp(
     // Routing as on Express before the move: a trailing slash and letter case do not matter,
     // and path parameters are not cut at Fastify's default 100 characters.
     routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 2048 },
+    // A URL the router cannot decode (malformed percent-encoding) gets the contract's envelope,
+    // not Fastify's own error body (no hook has run yet, so the request id is set here too).
+    frameworkErrors: (_error: Error, req: HttpRequest, reply: HttpResponse) => {
+      reply.header('X-Request-Id', req.id);
+      respondWithError(ApiError.validation([{ field: 'url', message: 'the URL is malformed (invalid percent-encoding)' }], 'The request URL is malformed.'), req, reply, logger);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, extraImports), adapter, {
     bodyParser: false,

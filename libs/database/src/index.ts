@@ -5,3 +5,4 @@ export * from './entities';
 export * from './migrations';
 export * from './entity-rows';
 export * from './errors';
+export * from './prepared';

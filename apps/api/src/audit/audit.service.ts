@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ApiError } from '@app/common/errors';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { RequestContext } from '@app/common/http';
-import { AuditActorType, AuditLog, AuditStatus } from '@app/database';
+import { AuditActorType, AuditLog, AuditStatus, PreparedStatement, runPrepared } from '@app/database';
 import { EntityManager, Repository } from 'typeorm';
 
 export interface AuditQuery {
@@ -55,8 +55,11 @@ export interface AuditEntry {
   metadata?: Record<string, unknown>;
 }
 
-const INSERT_AUDIT_ROW = `INSERT INTO audit_logs (event, actor_type, actor_id, retailer_id, impersonator_id, ip, device, status, reason, metadata, request_id)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id, created_at`;
+const INSERT_AUDIT_ROW: PreparedStatement = {
+  name: 'audit_insert',
+  text: `INSERT INTO audit_logs (event, actor_type, actor_id, retailer_id, impersonator_id, ip, device, status, reason, metadata, request_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id, created_at`,
+};
 
 /**
  * The audit-log writer every module uses. Rows are only ever inserted (the table refuses
@@ -83,7 +86,7 @@ export class AuditService {
     });
     // One plain INSERT: every sign-in and every impersonated request writes a row, and the ORM's
     // save() would wrap it in a transaction of its own (three round trips and far more CPU).
-    const [inserted] = (await (manager ?? this.logs.manager).query(INSERT_AUDIT_ROW, [
+    const [inserted] = await runPrepared<{ id: string; created_at: Date }>(manager ?? this.logs.manager, INSERT_AUDIT_ROW, [
       row.event,
       row.actorType,
       row.actorId,
@@ -95,7 +98,7 @@ export class AuditService {
       row.reason,
       row.metadata,
       row.requestId,
-    ])) as Array<{ id: string; created_at: Date }>;
+    ]);
     row.id = inserted.id;
     row.createdAt = inserted.created_at;
     return row;

@@ -6,7 +6,7 @@ import { normalizeEmail } from '@app/common/crypto';
 import { ApiError, ErrorCode } from '@app/common/errors';
 import type { RequestContext } from '@app/common/http';
 import { checkPasswordPolicy, exceedsBcryptLimit, PasswordHasher } from '@app/common/passwords';
-import { EntityRows, isUniqueViolation, Retailer, User } from '@app/database';
+import { EntityRows, isUniqueViolation, PreparedStatement, Retailer, runPrepared, User } from '@app/database';
 import { AuditService } from '../audit/audit.service';
 import { MailOutboxService } from '../mail/mail-outbox.service';
 import { OneTimeTokenService } from '../one-time-tokens/one-time-token.service';
@@ -46,12 +46,15 @@ export class RetailerAuthService {
   ) {
     const users = new EntityRows(dataSource, User, 'u');
     this.loginLookup = {
-      sql: `SELECT ${users.columns}, r.status AS retailer_status FROM users u JOIN retailers r ON r.id = u.retailer_id WHERE u.email = $1`,
+      statement: {
+        name: 'login_user_lookup',
+        text: `SELECT ${users.columns}, r.status AS retailer_status FROM users u JOIN retailers r ON r.id = u.retailer_id WHERE u.email = $1`,
+      },
       read: (row) => users.read(row),
     };
   }
 
-  private readonly loginLookup: { sql: string; read(row: Record<string, unknown>): User };
+  private readonly loginLookup: { statement: PreparedStatement; read(row: Record<string, unknown>): User };
 
   /** UserRegistersWithPasswordUseCase: the retailer and its owner, in one transaction. */
   async register(dto: RegisterDto, ctx: RequestContext) {
@@ -329,7 +332,7 @@ export class RetailerAuthService {
    * ORM's query building (the login path shares the event loop with every guarded request).
    */
   private async findForLogin(email: string): Promise<{ user: User; retailerStatus: string } | null> {
-    const [row] = (await this.dataSource.query(this.loginLookup.sql, [email])) as Array<Record<string, unknown>>;
+    const [row] = await runPrepared<Record<string, unknown>>(this.dataSource, this.loginLookup.statement, [email]);
     return row ? { user: this.loginLookup.read(row), retailerStatus: row.retailer_status as string } : null;
   }
 

@@ -6,7 +6,7 @@ import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { randomToken, safeEqual } from '@app/common/crypto';
 import { ApiError, ErrorCode } from '@app/common/errors';
 import type { RequestContext } from '@app/common/http';
-import { RevokedToken, Session, SessionAuthMethod, User } from '@app/database';
+import { PreparedStatement, RevokedToken, runPrepared, Session, SessionAuthMethod, User } from '@app/database';
 import { permissionsOfRole } from '../roles/permissions';
 import { RoleResolver } from '../roles/role-resolver';
 import { IssuedToken, TokenService } from '../tokens/token.service';
@@ -34,15 +34,20 @@ export interface SessionSubject {
   permissions?: string[];
 }
 
-const LOCK_USER_AND_RETAILER = `SELECT status FROM retailers
-  WHERE id = $2 AND (SELECT pg_advisory_xact_lock(hashtext($1))) IS NOT NULL FOR SHARE`;
+const LOCK_USER_AND_RETAILER: PreparedStatement = {
+  name: 'session_start_lock',
+  text: `SELECT status FROM retailers
+  WHERE id = $2 AND (SELECT pg_advisory_xact_lock(hashtext($1))) IS NOT NULL FOR SHARE`,
+};
 
 /**
  * Keeps the newest `$13` live sessions of the user (the cap less the one being created) and
  * revokes the rest, inserts the new session and stamps the user's last login, in one statement
  * (one snapshot: the new row is not among those counted). Returns the evicted sessions' ids.
  */
-const EVICT_INSERT_AND_STAMP = `WITH evicted AS (
+const EVICT_INSERT_AND_STAMP: PreparedStatement = {
+  name: 'session_start_insert',
+  text: `WITH evicted AS (
     UPDATE sessions SET revoked_at = now(), revoke_reason = 'evicted'
     WHERE id IN (
       SELECT id FROM sessions WHERE user_id = $2 AND revoked_at IS NULL AND refresh_expires_at > $11
@@ -55,7 +60,8 @@ const EVICT_INSERT_AND_STAMP = `WITH evicted AS (
   ), stamped AS (
     UPDATE users SET last_login_at = $11, updated_at = now() WHERE id = $2
   )
-  SELECT id FROM evicted`;
+  SELECT id FROM evicted`,
+};
 
 /**
  * Sessions and their refresh-token chains. Rotation is a compare-and-swap on `generation` in
@@ -112,9 +118,9 @@ export class SessionService {
       // one user so the cap holds even for simultaneous logins; then the retailer row FOR SHARE:
       // a suspension racing this sign-in either waits for it (and then revokes the new session)
       // or commits first (and the sign-in is refused here), so no session outlives a suspension.
-      const [retailer] = (await manager.query(LOCK_USER_AND_RETAILER, [user.id, user.retailerId])) as Array<{ status: string }>;
+      const [retailer] = await runPrepared<{ status: string }>(manager, LOCK_USER_AND_RETAILER, [user.id, user.retailerId]);
       if (retailer?.status !== 'active') throw new ApiError(ErrorCode.ACCOUNT_SUSPENDED);
-      const rows = (await manager.query(EVICT_INSERT_AND_STAMP, [
+      const rows = await runPrepared<{ id: string }>(manager, EVICT_INSERT_AND_STAMP, [
         session.id,
         session.userId,
         session.retailerId,
@@ -128,7 +134,7 @@ export class SessionService {
         now,
         session.refreshExpiresAt,
         this.config.auth.maxSessionsPerUser - 1,
-      ])) as Array<{ id: string }>;
+      ]);
       return rows.map((r) => r.id);
     });
     if (evicted.length) await this.revocation.publish({ sessions: evicted });

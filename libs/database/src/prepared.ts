@@ -17,7 +17,7 @@ interface PgClient {
  * statements of hot paths (a sign-in runs four). Rows come back as `pg` parses them.
  */
 export async function runPrepared<T>(target: DataSource | EntityManager, statement: PreparedStatement, values: unknown[]): Promise<T[]> {
-  const manager = 'transaction' in target && 'manager' in target ? (target as DataSource).manager : (target as EntityManager);
+  const manager = 'manager' in target ? target.manager : target;
   const config = { name: statement.name, text: statement.text, values };
   const runner = manager.queryRunner;
   if (runner) {

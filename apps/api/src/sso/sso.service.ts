@@ -2,12 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import * as oidc from 'openid-client';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { decryptSecret, encryptSecret, isPkceVerifier, randomToken, sha256Hex } from '@app/common/crypto';
-import { ApiError, CREDENTIAL_REJECTIONS, ErrorCode } from '@app/common/errors';
-import { pathOf, type HttpRequest, type HttpResponse, type RequestContext } from '@app/common/http';
+import { ApiError, ErrorCode } from '@app/common/errors';
+import { pathOf, reportRefusal, type HttpRequest, type HttpResponse, type RequestContext } from '@app/common/http';
 import { APP_LOGGER, AppLogger } from '@app/common/logging';
 import { MetricsService } from '@app/common/metrics';
 import type { OneTimeToken } from '@app/database';
 import { AuditService } from '../audit/audit.service';
+import { nonEmptyString } from '../oauth/provider-http';
 import { OneTimeTokenService } from '../one-time-tokens/one-time-token.service';
 import { RateLimitService } from '../rate-limit/rate-limit.service';
 import { MfaService } from '../retailer/mfa/mfa.service';
@@ -29,8 +30,6 @@ interface PendingSignIn {
   /** SHA-256 of the browser cookie's secret. */
   browser: string;
 }
-
-const isString = (value: unknown, max = 4096): value is string => typeof value === 'string' && value.length > 0 && value.length <= max;
 
 /**
  * SSO sign-in over OpenID Connect (`GET /auth/sso/:provider/start` and `/callback`).
@@ -80,7 +79,7 @@ export class SsoService {
       // Each start stores a state row: bounded per address before anything is written.
       await this.limits.consume('ssoStartPerIp', ctx.ip);
       const provider = this.clients.provider(name);
-      if (!isString(redirect, 2048) || !this.config.sso.allowedRedirects.includes(redirect)) {
+      if (!nonEmptyString(redirect, 2048) || !this.config.sso.allowedRedirects.includes(redirect)) {
         throw new SsoRefusal(
           ErrorCode.VALIDATION_FAILED,
           'redirect_not_allowed',
@@ -172,12 +171,10 @@ export class SsoService {
       return pending.redirect;
     } catch (err) {
       const error = await this.refused(err, provider.name, 'callback', ctx, { subject: identity?.subject, email: identity?.email });
-      // Answered with a redirect, this refusal never reaches the global filter: logged here as it would.
+      // Answered with a redirect, this refusal never reaches the global filter: reported here as it would be.
       const detail = err instanceof SsoRefusal ? err.detail : undefined;
-      if (CREDENTIAL_REJECTIONS.has(error.code)) {
-        this.logger.warn({ requestId: ctx.requestId, ip: ctx.ip, reason: error.code, method: req.method, path: pathOf(req), provider: provider.name, detail }, 'request refused');
-        this.metrics.authFailures.inc({ code: error.code });
-      } else if (error.code === ErrorCode.SERVICE_UNAVAILABLE) {
+      reportRefusal(error, req, this.logger, this.metrics, { provider: provider.name, detail });
+      if (error.code === ErrorCode.SERVICE_UNAVAILABLE) {
         this.logger.warn({ requestId: ctx.requestId, path: pathOf(req), provider: provider.name, detail }, 'sso provider unavailable');
       }
       return withFragment(pending.redirect, { error: error.code, message: error.message, requestId: ctx.requestId });
@@ -192,7 +189,7 @@ export class SsoService {
    */
   private async spendState(provider: string, query: Record<string, unknown>, req: HttpRequest): Promise<{ pending: PendingSignIn; state: string }> {
     const state = query.state;
-    if (!isString(state, 200)) throw new SsoRefusal(ErrorCode.TOKEN_INVALID, 'state_missing', 'The sign-in has no state; start again.');
+    if (!nonEmptyString(state, 200)) throw new SsoRefusal(ErrorCode.TOKEN_INVALID, 'state_missing', 'The sign-in has no state; start again.');
     const row = await this.oneTime.peek('sso_state', state);
     if (!row || row.expiresAt.getTime() <= Date.now()) {
       throw new SsoRefusal(ErrorCode.TOKEN_INVALID, 'state_unknown_used_or_expired', 'This sign-in link is invalid, expired or already used; start again.');
@@ -263,8 +260,8 @@ export class SsoService {
 
 function pendingOf(row: OneTimeToken): PendingSignIn | null {
   const m = row.metadata ?? {};
-  if (!isString(m.provider) || !isString(m.redirect) || !isString(m.nonce) || !isString(m.browser)) return null;
-  return { provider: m.provider, redirect: m.redirect, nonce: m.nonce, browser: m.browser, verifier: isString(m.verifier) ? m.verifier : undefined };
+  if (!nonEmptyString(m.provider) || !nonEmptyString(m.redirect) || !nonEmptyString(m.nonce) || !nonEmptyString(m.browser)) return null;
+  return { provider: m.provider, redirect: m.redirect, nonce: m.nonce, browser: m.browser, verifier: nonEmptyString(m.verifier) ? m.verifier : undefined };
 }
 
 /** `redirect#k=v&…`: a fragment never reaches a server nor a Referer header. */

@@ -25,10 +25,8 @@ export function respondWithError(
     logger.error({ requestId, method: req.method, path: pathOf(req), err }, 'unexpected error');
   } else if (error.code === ErrorCode.SERVICE_UNAVAILABLE) {
     logger.warn({ requestId, path: pathOf(req), err: (err as Error)?.message }, 'a backing store is unavailable');
-  } else if (CREDENTIAL_REJECTIONS.has(error.code)) {
-    // Every rejected credential is logged with the request id, client address and reason code.
-    logger.warn({ requestId, ip: clientIp(req), reason: error.code, method: req.method, path: pathOf(req) }, 'request refused');
-    metrics?.authFailures.inc({ code: error.code });
+  } else {
+    reportRefusal(error, req, logger, metrics);
   }
   if (res.sent || res.raw.headersSent) {
     if (!res.raw.writableEnded) res.raw.end();
@@ -37,6 +35,17 @@ export function respondWithError(
   for (const [name, value] of Object.entries(error.headers ?? {})) res.header(name, value);
   if (error.code === ErrorCode.SERVICE_UNAVAILABLE && !res.getHeader('Retry-After')) res.header('Retry-After', '5');
   res.status(error.status).type('application/json; charset=utf-8').send(errorBody(error, requestId));
+}
+
+/**
+ * Every rejected credential is logged with the request id, client address and reason code, and
+ * counted. The global filter does it for every error it answers; a flow that answers a refusal
+ * with a redirect instead (an SSO or mailbox callback) calls it itself, with its own details.
+ */
+export function reportRefusal(error: ApiError, req: HttpRequest, logger: AppLogger, metrics?: MetricsService, details: Record<string, unknown> = {}): void {
+  if (!CREDENTIAL_REJECTIONS.has(error.code)) return;
+  logger.warn({ requestId: req.id, ip: clientIp(req), reason: error.code, method: req.method, path: pathOf(req), ...details }, 'request refused');
+  metrics?.authFailures.inc({ code: error.code });
 }
 
 export { ApiError };

@@ -3,8 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/common/config';
 import { randomToken, sha256Hex } from '@app/common/crypto';
-import { ApiError, CREDENTIAL_REJECTIONS, ErrorCode } from '@app/common/errors';
-import { pathOf, type HttpRequest, type HttpResponse, type RequestContext } from '@app/common/http';
+import { ApiError, ErrorCode } from '@app/common/errors';
+import { reportRefusal, type HttpRequest, type HttpResponse, type RequestContext } from '@app/common/http';
 import { APP_LOGGER, type AppLogger } from '@app/common/logging';
 import { MetricsService } from '@app/common/metrics';
 import { OneTimeToken, type OAuthConnection } from '@app/database';
@@ -207,8 +207,8 @@ export class MailboxesService {
 
   private async recordRefusal(provider: MailboxProvider, refusal: LinkRefused, attempt: { retailerId: string | null; userId: string | null }, req: HttpRequest, ctx: RequestContext): Promise<void> {
     const code = refusal.error.code;
-    if (CREDENTIAL_REJECTIONS.has(code)) this.metrics.authFailures.inc({ code });
-    this.logger.warn({ requestId: ctx.requestId, ip: ctx.ip, reason: code, detail: refusal.reason, method: req.method, path: pathOf(req) }, 'request refused');
+    // Answered with a redirect, this refusal never reaches the global filter: reported here as it would be.
+    reportRefusal(refusal.error, req, this.logger, this.metrics, { detail: refusal.reason });
     await this.audit.record(
       {
         event: 'oauth_connect_failed',

@@ -121,11 +121,12 @@ export class MicrosoftMailboxService {
    * cache plugin stores the changed cache sealed. `forceRefresh` skips the cached access token.
    */
   async acquire(row: OAuthConnection, options: { forceRefresh?: boolean } = {}): Promise<MailboxAccessToken> {
+    // Later loads in this operation get what was last saved (no need to seal and open it again).
+    let saved: string | undefined;
     const store: MsalCacheStore = {
-      load: () => Promise.resolve(this.connections.open(row, 'tokenCache')),
+      load: () => Promise.resolve(saved ?? this.connections.open(row, 'tokenCache')),
       save: async (serialized) => {
-        // Later loads in this operation read the row object: keep it current too.
-        row.tokenCache = this.connections.seal(row.provider, row.externalId, serialized, 'tokenCache');
+        saved = serialized;
         await this.connections.updateTokens(row, { tokenCache: serialized });
       },
     };

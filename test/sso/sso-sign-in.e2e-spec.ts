@@ -212,13 +212,41 @@ describe('MFA', () => {
     expect(await sessionsOf(owner.owner.userId)).toHaveLength(before + 1);
   });
 
-  it("skips this service's factor when the retailer trusts the provider's MFA", async () => {
+  it.each([
+    ['okta', { acr: 'urn:okta:loa:2fa:any' }],
+    ['microsoft', { amr: ['pwd', 'mfa'] }],
+  ] as const)("skips this service's factor when the retailer trusts the provider's MFA and the %s token proves it", async (provider, proof) => {
     const owner = await registerOwnerWithTotp(a);
     await putSsoSettings(owner.token, { trustProviderMfa: true, jitDomains: [] });
-    const outcome = await ssoSignIn(a, providers.okta, 'okta', { email: owner.owner.email, email_verified: true });
+    const outcome = await ssoSignIn(a, providers[provider], provider, { email: owner.owner.email, email_verified: true, ...proof });
     expect({ landing: outcome.landing, fragment: outcome.fragment }).toEqual({ landing: SSO_REDIRECT, fragment: {} });
     expect((await me(cookieValue(outcome.cookies, 'retailer_access_token')!)).body.data.user.id).toBe(owner.owner.userId);
     expect((await sessionsOf(owner.owner.userId)).at(-1)!.auth_method).toBe('sso');
+    const [row] = await auditOf(outcome.res.headers['x-request-id'] as string, 'login_success');
+    expect(row.metadata).toMatchObject({ provider, providerMfa: true });
+  });
+
+  it.each([
+    ['google', 'says nothing of how the user signed in (Google never does)', {}],
+    ['microsoft', 'says a password alone', { amr: ['pwd'] }],
+    ['okta', 'names a one-factor level', { acr: 'urn:okta:loa:1fa:any' }],
+    ['okta', 'names a level that may have skipped the second factor', { amr: ['pwd', 'otp'], acr: 'urn:okta:loa:2fa:any:ifpossible' }],
+  ] as const)("still challenges a trusting retailer's member when the %s token %s", async (provider, _why, claims) => {
+    const owner = await registerOwnerWithTotp(a);
+    await putSsoSettings(owner.token, { trustProviderMfa: true, jitDomains: [] });
+    const before = (await sessionsOf(owner.owner.userId)).length;
+    const outcome = await ssoSignIn(a, providers[provider], provider, { email: owner.owner.email, email_verified: true, ...claims });
+    expect(outcome.landing).toBe(SSO_REDIRECT);
+    expect(outcome.fragment).toEqual({ mfaToken: expect.any(String), methods: 'totp,backup_code', expiresAt: expect.any(String) });
+    expect(cookieValue(outcome.cookies, 'retailer_access_token')).toBeUndefined();
+    expect(await sessionsOf(owner.owner.userId)).toHaveLength(before);
+  });
+
+  it("does not challenge a member without a factor, whatever the token says", async () => {
+    const owner = await registerOwner(a);
+    const outcome = await ssoSignIn(a, providers.google, 'google', { email: owner.email, email_verified: true });
+    expect({ landing: outcome.landing, fragment: outcome.fragment }).toEqual({ landing: SSO_REDIRECT, fragment: {} });
+    expect(cookieValue(outcome.cookies, 'retailer_access_token')).toEqual(expect.any(String));
   });
 });
 

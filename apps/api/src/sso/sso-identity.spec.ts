@@ -1,5 +1,5 @@
 import { ErrorCode } from '@app/common/errors';
-import { emailDomain, identityFromClaims } from './sso-identity';
+import { emailDomain, identityFromClaims as fromClaims, providerAssertsMfa } from './sso-identity';
 import { SsoRefusal } from './sso-refusal';
 
 const refusal = (fn: () => unknown): { code?: string; detail?: string } => {
@@ -11,12 +11,15 @@ const refusal = (fn: () => unknown): { code?: string; detail?: string } => {
   }
 };
 
+const identityFromClaims = (claims: Record<string, unknown>, verifiedEmailClaims: string[]) => fromClaims(claims, verifiedEmailClaims, []);
+
 describe('identityFromClaims', () => {
   it('takes a verified email trimmed and lower-cased, the subject and the name', () => {
     expect(identityFromClaims({ sub: 's1', email: '  Ana@Shop.Example ', email_verified: true, name: ' Ana Lima ' }, ['email_verified'])).toEqual({
       subject: 's1',
       email: 'ana@shop.example',
       name: 'Ana Lima',
+      providerMfa: false,
     });
   });
 
@@ -42,6 +45,27 @@ describe('identityFromClaims', () => {
   it('refuses something that is not an email', () => {
     for (const email of ['', 'ana', 'ana@', 'a b@shop.example', 42]) {
       expect(refusal(() => identityFromClaims({ sub: 's1', email, email_verified: true }, ['email_verified']))).toEqual({ code: ErrorCode.FORBIDDEN, detail: 'email_missing' });
+    }
+  });
+});
+
+describe('providerAssertsMfa', () => {
+  const OKTA_MFA = ['urn:okta:loa:2fa:any'];
+
+  it('is true when amr holds mfa (Entra, RFC 8176)', () => {
+    expect(providerAssertsMfa({ amr: ['pwd', 'mfa'] }, [])).toBe(true);
+    expect(fromClaims({ sub: 's1', email: 'ana@shop.example', email_verified: true, amr: ['pwd', 'mfa'] }, ['email_verified'], []).providerMfa).toBe(true);
+  });
+
+  it("is true when acr is one of the provider's multi-factor levels", () => {
+    expect(providerAssertsMfa({ acr: 'urn:okta:loa:2fa:any' }, OKTA_MFA)).toBe(true);
+    expect(providerAssertsMfa({ acr: 'urn:okta:loa:1fa:any' }, OKTA_MFA)).toBe(false);
+    expect(providerAssertsMfa({ acr: 'urn:okta:loa:2fa:any' }, [])).toBe(false);
+  });
+
+  it('is false for a single factor, for look-alikes, and when the token says nothing (Google)', () => {
+    for (const claims of [{}, { amr: ['pwd'] }, { amr: ['otp'] }, { amr: 'mfa' }, { amr: ['MFA'] }, { acr: ['urn:okta:loa:2fa:any'] }, { acr: '1' }]) {
+      expect(providerAssertsMfa(claims, OKTA_MFA)).toBe(false);
     }
   });
 });

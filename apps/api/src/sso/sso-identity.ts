@@ -10,6 +10,8 @@ export interface SsoIdentity {
   email: string;
   /** For a member created on first sign-in; the email's local part when the token has no name. */
   name: string;
+  /** The ID token says the provider itself asked for a second factor (see `providerAssertsMfa`). */
+  providerMfa: boolean;
 }
 
 const EMAIL_SHAPE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -21,7 +23,7 @@ const EMAIL_SHAPE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
  * (Entra lets a tenant admin set any `email`), and matching members by it would hand out their
  * accounts. `preferred_username` and `upn` are never used as an email.
  */
-export function identityFromClaims(claims: Record<string, unknown>, verifiedEmailClaims: string[]): SsoIdentity {
+export function identityFromClaims(claims: Record<string, unknown>, verifiedEmailClaims: string[], mfaAcrValues: string[]): SsoIdentity {
   const subject = typeof claims.sub === 'string' ? claims.sub.slice(0, 255) : '';
   const raw = typeof claims.email === 'string' ? normalizeEmail(claims.email) : '';
   if (!raw || raw.length > 320 || !EMAIL_SHAPE.test(raw)) {
@@ -31,7 +33,18 @@ export function identityFromClaims(claims: Record<string, unknown>, verifiedEmai
     throw new SsoRefusal(ErrorCode.FORBIDDEN, 'email_not_verified', `The provider has not verified ${raw}; verify it there, or sign in with your password.`, { subject, email: raw });
   }
   const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 200) : raw.split('@')[0];
-  return { subject, email: raw, name };
+  return { subject, email: raw, name, providerMfa: providerAssertsMfa(claims, mfaAcrValues) };
+}
+
+/**
+ * Whether the ID token proves a multi-factor sign-in at the provider: `amr` (RFC 8176) holds
+ * `mfa`, or `acr` is one of the provider's multi-factor levels (SSO_<NAME>_MFA_ACR_VALUES).
+ * A token that says neither proves nothing, whatever the provider's own policy may be: Google
+ * never says it, Entra says `mfa` in `amr`, Okta uses `acr` levels such as `urn:okta:loa:2fa:any`.
+ */
+export function providerAssertsMfa(claims: Record<string, unknown>, mfaAcrValues: string[]): boolean {
+  if (Array.isArray(claims.amr) && claims.amr.includes('mfa')) return true;
+  return typeof claims.acr === 'string' && mfaAcrValues.includes(claims.acr);
 }
 
 /** The domain part of a normalised email. */

@@ -158,11 +158,18 @@ export class SsoService {
         if (!mapped) throw err;
         throw new SsoRefusal(mapped.code, `provider:${describeCause(err)}`, mapped.message);
       }
-      identity = identityFromClaims(claims, provider.verifiedEmailClaims);
+      identity = identityFromClaims(claims, provider.verifiedEmailClaims, provider.mfaAcrValues);
       const { user, provisioned } = await this.members.resolve(identity, provider.name, ctx);
-      const details = { provider: provider.name, subject: identity.subject, ...(provisioned ? { provisioned: true } : {}) };
+      // The retailer's trust covers sign-ins whose token proves the provider's MFA, no others.
+      const providerMfaTrusted = user.retailer.ssoTrustProviderMfa && identity.providerMfa;
+      const details = {
+        provider: provider.name,
+        subject: identity.subject,
+        ...(provisioned ? { provisioned: true } : {}),
+        ...(providerMfaTrusted ? { providerMfa: true } : {}),
+      };
 
-      if (this.mfa.hasFactor(user) && !user.retailer.ssoTrustProviderMfa) {
+      if (this.mfa.hasFactor(user) && !providerMfaTrusted) {
         const challenge = await this.mfa.startChallenge(user, 'sso', ctx, details);
         return withFragment(pending.redirect, { mfaToken: challenge.mfaToken, methods: challenge.methods.join(','), expiresAt: challenge.expiresAt });
       }

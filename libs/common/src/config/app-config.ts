@@ -173,6 +173,21 @@ export interface SsoProviderConfig {
    * `xms_edov` (Entra's "email domain owner verified" optional claim), see docs/sso.md.
    */
   verifiedEmailClaims: string[];
+  /**
+   * `acr` values that mean the provider itself asked for a second factor
+   * (SSO_<NAME>_MFA_ACR_VALUES). With the retailer's `trustProviderMfa`, a sign-in skips this
+   * service's challenge only when the ID token proves MFA: `amr` holds `mfa` (RFC 8176), or `acr`
+   * is one of these. See docs/sso.md.
+   */
+  mfaAcrValues: string[];
+}
+
+/** Where just-in-time domains are proven: a TXT record the retailer publishes (docs/sso.md). */
+export interface SsoDomainVerificationConfig {
+  /** Resolvers to ask (SSO_DNS_SERVERS, `host` or `host:port`); empty: the system's. */
+  dnsServers: string[];
+  /** How long one lookup may take before the verification answers 503 (SSO_DNS_TIMEOUT, default 5 s). */
+  timeoutMs: number;
 }
 
 export interface SsoConfig {
@@ -185,6 +200,7 @@ export interface SsoConfig {
   clockToleranceSec: number;
   /** Plain-http issuers (local stand-ins); never in production. */
   allowInsecureIssuers: boolean;
+  domainVerification: SsoDomainVerificationConfig;
 }
 
 /** The providers with defaults. Any other name listed in SSO_PROVIDERS needs SSO_<NAME>_ISSUER. */
@@ -196,6 +212,11 @@ const SSO_DEFAULT_ISSUERS: Record<string, string | undefined> = {
 
 /** Claims besides `email_verified` that some providers use to say an email is verified. */
 const SSO_DEFAULT_VERIFIED_EMAIL_CLAIMS: Record<string, string> = { microsoft: 'email_verified xms_edov' };
+
+/** OpenID PAPE's multi-factor policy, which any provider may send as `acr`. */
+const PAPE_MULTI_FACTOR = 'http://schemas.openid.net/pape/policies/2007/06/multi-factor';
+/** `acr` values that mean MFA, by provider: Okta's two-factor and phishing-resistant levels. Entra says it in `amr`; Google says neither. */
+const SSO_DEFAULT_MFA_ACR_VALUES: Record<string, string> = { okta: `urn:okta:loa:2fa:any phr phrh ${PAPE_MULTI_FACTOR}` };
 
 function loadSsoConfig(env: Env, isProduction: boolean): SsoConfig {
   const allowInsecureIssuers = boolean(env, 'SSO_ALLOW_INSECURE_ISSUERS', false);
@@ -218,6 +239,7 @@ function loadSsoConfig(env: Env, isProduction: boolean): SsoConfig {
       clientSecret: secret,
       scopes: (read(env, `${prefix}_SCOPES`) ?? 'openid email profile').split(/[\s,]+/).filter(Boolean),
       verifiedEmailClaims: (read(env, `${prefix}_VERIFIED_EMAIL_CLAIMS`) ?? SSO_DEFAULT_VERIFIED_EMAIL_CLAIMS[name] ?? 'email_verified').split(/[\s,]+/).filter(Boolean),
+      mfaAcrValues: (read(env, `${prefix}_MFA_ACR_VALUES`) ?? SSO_DEFAULT_MFA_ACR_VALUES[name] ?? PAPE_MULTI_FACTOR).split(/[\s,]+/).filter(Boolean),
     };
   }
   const allowedRedirects = list(env, 'SSO_ALLOWED_REDIRECTS');
@@ -240,6 +262,7 @@ function loadSsoConfig(env: Env, isProduction: boolean): SsoConfig {
     stateTtlMs: durationMs(env, 'SSO_STATE_TTL', '10m'),
     clockToleranceSec: Math.round(durationMs(env, 'SSO_CLOCK_TOLERANCE', '30s') / 1000),
     allowInsecureIssuers,
+    domainVerification: { dnsServers: list(env, 'SSO_DNS_SERVERS'), timeoutMs: durationMs(env, 'SSO_DNS_TIMEOUT', '5s') },
   };
 }
 

@@ -44,6 +44,16 @@ describe('SSO configuration', () => {
     expect(sso.providers.okta.verifiedEmailClaims).toEqual(['email_verified', 'custom_verified']);
   });
 
+  it("reads each provider's multi-factor acr values, with Okta's levels and PAPE's by default", () => {
+    const pape = 'http://schemas.openid.net/pape/policies/2007/06/multi-factor';
+    const { sso } = loadAppConfig({ ...PRODUCTION, SSO_OKTA_ISSUER: 'https://acme.okta.com/oauth2/default' });
+    expect(sso.providers.okta.mfaAcrValues).toEqual(['urn:okta:loa:2fa:any', 'phr', 'phrh', pape]);
+    expect(sso.providers.google.mfaAcrValues).toEqual([pape]);
+    const custom = loadAppConfig({ ...PRODUCTION, SSO_MICROSOFT_MFA_ACR_VALUES: 'c1, c2' });
+    expect(custom.sso.providers.microsoft.mfaAcrValues).toEqual(['c1', 'c2']);
+    expect(custom.sso.domainVerification).toEqual({ dnsServers: [], timeoutMs: 5_000 });
+  });
+
   it.each([
     ['not a URL', 'dashboard'],
     ['a relative URL', '/sso/done'],

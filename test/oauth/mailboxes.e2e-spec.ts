@@ -396,6 +396,19 @@ describe.each(['microsoft', 'google'] as const)('%s mailbox', (provider) => {
   });
 });
 
+describe('Microsoft authority metadata', () => {
+  it('is read once and reused by later operations (no discovery GET per link or token acquisition)', async () => {
+    const discovery = () => microsoft.requests.filter((r) => r.startsWith('GET ') && r.endsWith('/.well-known/openid-configuration')).length;
+    const owner = await signedInOwner();
+    const { row } = await link('microsoft', owner); // whatever the earlier tests left, the document is known now
+    const before = discovery();
+    await link('microsoft', owner);
+    await a.app.get(MailboxesService).acquireAccessToken(row.id, { forceRefresh: true });
+    expect(microsoft.grants('refresh_token').length).toBeGreaterThan(0);
+    expect(discovery()).toBe(before);
+  });
+});
+
 describe('mailboxes across accounts and roles', () => {
   it('a mailbox linked to one retailer cannot be linked to another (CONFLICT); the same retailer relinks it in place', async () => {
     const owner = await signedInOwner();

@@ -11,6 +11,9 @@ import type { LinkedMailbox, MailboxAccessToken, PkcePair } from './mailbox-prov
 
 export const MICROSOFT_CALLBACK_PATH = '/api/v1/oauth/microsoft/callback';
 
+/** How long the authority's metadata document is reused before MSAL reads it again (as SSO's discovery). */
+const AUTHORITY_METADATA_TTL_MS = 60 * 60_000;
+
 /** Scopes MSAL adds to every request itself; what the mailbox needs beyond them is configured. */
 const MSAL_RESERVED_SCOPES = new Set(['openid', 'profile', 'offline_access']);
 
@@ -24,6 +27,12 @@ const MSAL_RESERVED_SCOPES = new Set(['openid', 'profile', 'offline_access']);
  */
 @Injectable()
 export class MicrosoftMailboxService {
+  /**
+   * The authority's metadata document, read by the first operation and handed to the next ones'
+   * applications (`authorityMetadata`), so an operation costs no discovery GET of its own.
+   */
+  private metadata: { document: string; until: number } | null = null;
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly connections: OAuthConnectionRepository,
@@ -47,7 +56,9 @@ export class MicrosoftMailboxService {
   private application(store: MsalCacheStore): { app: ConfidentialClientApplication; net: MsalNetworkClient; plugin: ConnectionCachePlugin } {
     this.assertConfigured();
     const { clientId, clientSecret, authority } = this.config.oauth.microsoft;
-    const net = new MsalNetworkClient(this.config.oauth.httpTimeoutMs);
+    const net = new MsalNetworkClient(this.config.oauth.httpTimeoutMs, (document) => {
+      this.metadata = { document, until: Date.now() + AUTHORITY_METADATA_TTL_MS };
+    });
     const plugin = new ConnectionCachePlugin(store);
     const app = new ConfidentialClientApplication({
       auth: {
@@ -58,6 +69,7 @@ export class MicrosoftMailboxService {
         // {authority}/v2.0/.well-known/openid-configuration instead of asking Microsoft's
         // instance discovery (which knows only Microsoft's clouds, not a local stand-in).
         knownAuthorities: [new URL(authority).host],
+        ...(this.metadata && this.metadata.until > Date.now() ? { authorityMetadata: this.metadata.document } : {}),
       },
       system: { networkClient: net, disableInternalRetries: true },
       cache: { cachePlugin: plugin },

@@ -6,6 +6,8 @@ import type { ProviderFailure } from '../provider-http';
 /** Answers larger than this are refused: MSAL reads discovery documents and token responses, all small. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
+const OPENID_CONFIGURATION = '/.well-known/openid-configuration';
+
 class NetworkFailure extends Error {
   constructor(readonly failure: ProviderFailure) {
     super(`Microsoft identity platform call failed: ${failure}`);
@@ -27,7 +29,11 @@ export class MsalNetworkClient implements INetworkModule {
   /** The HTTP status of the last answer >= 400 (for the error message). */
   lastErrorStatus: number | null = null;
 
-  constructor(private readonly timeoutMs: number) {}
+  /** `onAuthorityMetadata` gets the authority's metadata document each time it answers 200 with JSON, to be reused. */
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly onAuthorityMetadata?: (document: string) => void,
+  ) {}
 
   sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
     return this.send<T>('GET', url, options, timeout);
@@ -54,6 +60,7 @@ export class MsalNetworkClient implements INetworkModule {
       } catch {
         throw new NetworkFailure('bad_answer');
       }
+      if (method === 'GET' && answer.status === 200 && new URL(url).pathname.endsWith(OPENID_CONFIGURATION)) this.onAuthorityMetadata?.(answer.text);
       return { status: answer.status, headers: answer.headers, body: body as T };
     } catch (err) {
       this.failure = err instanceof NetworkFailure ? err.failure : 'unreachable';

@@ -1,4 +1,5 @@
 import request, { Response } from 'supertest';
+import type { DnsStandIn } from '../support/dns-stand-in';
 import type { OidcStandIn, ProviderIdentity, SignInPlan } from '../support/oidc-provider';
 import type { TestInstance } from '../support/test-app';
 import { cookieValue } from './retailer.factory';
@@ -89,4 +90,33 @@ export async function ssoSignIn(instance: TestInstance, standIn: OidcStandIn, pr
   const callbackPath = await approveAtProvider(started.authorizeUrl);
   const res = await callback(instance, callbackPath, started.browserCookie);
   return { started, callbackPath, res, ...landingOf(res), cookies: [res.headers['set-cookie'] ?? []].flat() as string[] };
+}
+
+/** PUT /settings/security/sso as the holder of `token`; fails the test unless it is a 200. */
+export async function putSsoSettings(instance: TestInstance, token: string, body: object): Promise<any> {
+  const res = await request(instance.http).put('/api/v1/settings/security/sso').set('Authorization', `Bearer ${token}`).send(body);
+  expect({ status: res.status, error: res.body?.error }).toEqual({ status: 200, error: undefined });
+  return res.body.data;
+}
+
+/** POST /settings/security/sso/domains/:domain/verify as the holder of `token`. */
+export function verifySsoDomain(instance: TestInstance, token: string, domain: string): Promise<Response> {
+  return request(instance.http).post(`/api/v1/settings/security/sso/domains/${encodeURIComponent(domain)}/verify`).set('Authorization', `Bearer ${token}`);
+}
+
+/**
+ * The whole way to a just-in-time domain, as a retailer does it: adds `domain` (with `role`) to
+ * the retailer's list, publishes the TXT record the answer asks for on `dns` (the stand-in the
+ * instance resolves with), and has it verified. Fails the test unless the domain ends up verified.
+ */
+export async function claimVerifiedDomain(instance: TestInstance, dns: DnsStandIn, token: string, domain: string, role = 'viewer'): Promise<void> {
+  const current = await request(instance.http).get('/api/v1/settings/security/sso').set('Authorization', `Bearer ${token}`);
+  expect(current.status).toBe(200);
+  const others = (current.body.data.jitDomains as Array<{ domain: string; role: string }>).filter((d) => d.domain !== domain).map((d) => ({ domain: d.domain, role: d.role }));
+  const settings = await putSsoSettings(instance, token, { trustProviderMfa: current.body.data.trustProviderMfa, jitDomains: [...others, { domain, role }] });
+  const { verification } = settings.jitDomains.find((d: { domain: string }) => d.domain === domain);
+  dns.publishTxt(verification.name, verification.value);
+  const verified = await verifySsoDomain(instance, token, domain);
+  expect({ status: verified.status, error: verified.body?.error }).toEqual({ status: 200, error: undefined });
+  expect(verified.body.data.jitDomains.find((d: { domain: string }) => d.domain === domain)).toMatchObject({ status: 'verified', role });
 }

@@ -4,7 +4,8 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import request, { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { cookieValue, login, registerOwner, RegisteredOwner } from '../factories/retailer.factory';
-import { approveAtProvider, callback, landingOf, ssoEnv, ssoSignIn, SSO_REDIRECT, startSignIn } from '../factories/sso.factory';
+import { approveAtProvider, callback, claimVerifiedDomain, landingOf, ssoEnv, ssoSignIn, SSO_REDIRECT, startSignIn } from '../factories/sso.factory';
+import { DnsStandIn } from '../support/dns-stand-in';
 import { DEFAULT_TENANT, MICROSOFT_ORIGIN, OidcStandIn, routeFetch, SignInPlan, startProviders } from '../support/oidc-provider';
 import { isolatedLimits, startInstance, TestInstance } from '../support/test-app';
 
@@ -16,6 +17,7 @@ import { isolatedLimits, startInstance, TestInstance } from '../support/test-app
  */
 
 let providers: Record<'google' | 'microsoft' | 'okta', OidcStandIn>;
+let dns: DnsStandIn;
 let unroute: () => void;
 let a: TestInstance;
 let db: DataSource;
@@ -24,23 +26,21 @@ let jitDomain: string;
 
 beforeAll(async () => {
   providers = await startProviders();
+  dns = await DnsStandIn.start();
   unroute = routeFetch({ [MICROSOFT_ORIGIN]: providers.microsoft.base });
-  a = await startInstance({ env: ssoEnv(providers, { RATE_LIMIT_REGISTER_IP: '1000/1h', RATE_LIMIT_LOGIN_IP: '1000/15m' }) });
+  a = await startInstance({ env: ssoEnv(providers, { RATE_LIMIT_REGISTER_IP: '1000/1h', RATE_LIMIT_LOGIN_IP: '1000/15m', ...dns.env() }) });
   db = a.app.get<DataSource>(getDataSourceToken());
   member = await registerOwner(a);
-  // A just-in-time domain, so "nothing stored" also means "no account created".
+  // A verified just-in-time domain, so "nothing stored" also means "no account created".
   jitDomain = `jit-${Math.random().toString(36).slice(2, 8)}.example`;
-  const settings = await request(a.http)
-    .put('/api/v1/settings/security/sso')
-    .set('Authorization', `Bearer ${(await login(a, member.email)).token}`)
-    .send({ trustProviderMfa: false, jitDomains: [{ domain: jitDomain, role: 'viewer' }] });
-  expect(settings.status).toBe(200);
+  await claimVerifiedDomain(a, dns, (await login(a, member.email)).token, jitDomain);
 });
 
 afterAll(async () => {
   await a?.close();
   unroute?.();
   await Promise.all(Object.values(providers ?? {}).map((p) => p.stop()));
+  await dns?.stop();
 });
 
 const sessionCount = async (userId: string): Promise<number> => (await db.query(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1`, [userId]))[0].n;

@@ -4,22 +4,36 @@ import request, { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { ADMIN_SUITE_ENV, impersonate, signedInAdmin } from '../factories/admin.factory';
 import { login, registerOwner, RegisteredOwner, STRONG_PASSWORD, uniqueEmail } from '../factories/retailer.factory';
+import { claimVerifiedDomain } from '../factories/sso.factory';
+import { useDnsStandIn } from '../support/dns-stand-in';
 import { expectError } from '../support/expectations';
 import { useMailingInstance } from '../support/with-mailbox';
 
 /**
  * The retailer's SSO settings (GET/PUT /settings/security/sso): trusting the provider's MFA and
  * the just-in-time domains. Owners and admins only, never an impersonating admin; webmail,
- * malformed and already-claimed domains, `owner` and unknown roles are refused.
+ * malformed domains and domains another retailer verified, `owner` and unknown roles are refused.
+ * (Proving a domain: sso-domain-verification.e2e-spec.ts.)
  */
 
 const ROUTE = '/api/v1/settings/security/sso';
-const mailing = useMailingInstance({ env: ADMIN_SUITE_ENV });
+const env: Record<string, string> = { ...ADMIN_SUITE_ENV };
+const dns = useDnsStandIn(env);
+const mailing = useMailingInstance({ env });
 
 let db: DataSource;
 let owner: RegisteredOwner & { token: string };
 
 const uniqueDomain = (label = 'acme') => `${label}-${Math.random().toString(36).slice(2, 8)}.example`;
+
+/** A domain as GET and PUT show it before it is verified: the record to publish, with a fresh token. */
+const pending = (domain: string, role: string) => ({
+  domain,
+  role,
+  status: 'pending',
+  verifiedAt: null,
+  verification: { type: 'TXT', name: `_retail-auth.${domain}`, value: expect.stringMatching(/^retail-auth-domain-verification=[A-Za-z0-9_-]{32}$/) },
+});
 
 function getSso(token: string): Promise<Response> {
   return request(mailing().instance.http).get(ROUTE).set('Authorization', `Bearer ${token}`);
@@ -48,21 +62,29 @@ describe('SSO settings', () => {
     expect({ status: res.status, data: res.body.data }).toEqual({ status: 200, data: { trustProviderMfa: false, jitDomains: [] } });
   });
 
-  it('stores both settings (domains lowercased, sorted) and audits the change with the previous values', async () => {
+  it('stores both settings (domains lowercased, sorted, pending) and audits the change with the previous values', async () => {
     const [one, two] = [uniqueDomain('zeta'), uniqueDomain('alpha')];
     const res = await putSso(owner.token, { trustProviderMfa: true, jitDomains: [{ domain: ` ${one.toUpperCase()}. `, role: 'viewer' }, { domain: two, role: 'analyst' }] });
-    const expected = { trustProviderMfa: true, jitDomains: [{ domain: two, role: 'analyst' }, { domain: one, role: 'viewer' }] };
+    const expected = { trustProviderMfa: true, jitDomains: [pending(two, 'analyst'), pending(one, 'viewer')] };
     expect({ status: res.status, data: res.body.data }).toEqual({ status: 200, data: expected });
-    expect((await getSso(owner.token)).body.data).toEqual(expected);
+    expect((await getSso(owner.token)).body.data).toEqual(res.body.data);
     expect(await db.query(`SELECT sso_trust_provider_mfa FROM retailers WHERE id = $1`, [owner.retailerId])).toEqual([{ sso_trust_provider_mfa: true }]);
+    // Each domain its own token.
+    const [tokenTwo, tokenOne] = res.body.data.jitDomains.map((d: any) => d.verification.value);
+    expect(tokenOne).not.toBe(tokenTwo);
 
     const [row] = await db.query(`SELECT * FROM audit_logs WHERE request_id = $1 AND event = 'sso_settings_updated'`, [res.headers['x-request-id']]);
     expect(row).toMatchObject({ actor_id: owner.userId, retailer_id: owner.retailerId, status: 'success' });
-    expect(row.metadata).toMatchObject({ ...expected, previous: { trustProviderMfa: false, jitDomains: [] } });
+    expect(row.metadata).toEqual({
+      trustProviderMfa: true,
+      jitDomains: [{ domain: two, role: 'analyst', status: 'pending' }, { domain: one, role: 'viewer', status: 'pending' }],
+      previous: { trustProviderMfa: false, jitDomains: [] },
+    });
 
-    // Replacing the list drops what is not in it.
+    // Replacing the list drops what is not in it; a kept domain keeps its record, whatever its new role.
     const replaced = await putSso(owner.token, { trustProviderMfa: false, jitDomains: [{ domain: two, role: 'viewer' }] });
-    expect(replaced.body.data).toEqual({ trustProviderMfa: false, jitDomains: [{ domain: two, role: 'viewer' }] });
+    expect(replaced.body.data).toEqual({ trustProviderMfa: false, jitDomains: [pending(two, 'viewer')] });
+    expect(replaced.body.data.jitDomains[0].verification.value).toBe(tokenTwo);
     expect(await db.query(`SELECT domain FROM sso_domains WHERE domain = $1`, [one])).toEqual([]);
   });
 
@@ -74,7 +96,7 @@ describe('SSO settings', () => {
     expect(role.status).toBe(201);
     const domain = uniqueDomain('staff');
     const res = await putSso(owner.token, { trustProviderMfa: false, jitDomains: [{ domain, role: 'store-staff' }] });
-    expect({ status: res.status, data: res.body.data }).toEqual({ status: 200, data: { trustProviderMfa: false, jitDomains: [{ domain, role: 'store-staff' }] } });
+    expect({ status: res.status, data: res.body.data }).toEqual({ status: 200, data: { trustProviderMfa: false, jitDomains: [pending(domain, 'store-staff')] } });
   });
 
   it.each([
@@ -116,16 +138,18 @@ describe('SSO settings', () => {
     }
   });
 
-  it("refuses a domain another retailer already claimed (409 CONFLICT), and keeps the other retailer's claim", async () => {
+  it("refuses a domain another retailer has verified (409 CONFLICT), and keeps the other retailer's claim", async () => {
     const other = await registerOwner(mailing().instance);
     const otherToken = (await login(mailing().instance, other.email)).token;
     const domain = uniqueDomain('claimed');
-    expect((await putSso(otherToken, { trustProviderMfa: false, jitDomains: [{ domain, role: 'viewer' }] })).status).toBe(200);
+    await claimVerifiedDomain(mailing().instance, dns(), otherToken, domain);
+    const before = (await getSso(owner.token)).body.data;
 
-    const res = await putSso(owner.token, { trustProviderMfa: false, jitDomains: [{ domain: domain.toUpperCase(), role: 'viewer' }] });
+    const res = await putSso(owner.token, { trustProviderMfa: !before.trustProviderMfa, jitDomains: [{ domain: domain.toUpperCase(), role: 'viewer' }] });
     expectError(res, 409, 'CONFLICT');
     expect(res.body.error.message).toContain(domain);
-    expect(await db.query(`SELECT retailer_id FROM sso_domains WHERE domain = $1`, [domain])).toEqual([{ retailer_id: other.retailerId }]);
+    expect((await getSso(owner.token)).body.data).toEqual(before);
+    expect(await db.query(`SELECT retailer_id, verified_at IS NOT NULL AS verified FROM sso_domains WHERE domain = $1`, [domain])).toEqual([{ retailer_id: other.retailerId, verified: true }]);
   });
 
   it('an admin may change them; a viewer or an analyst may neither read nor change them (403 FORBIDDEN)', async () => {

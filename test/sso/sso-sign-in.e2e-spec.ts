@@ -4,7 +4,8 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { registerOwnerWithTotp, stepWithTimeLeft, totpCodeAt, verifyMfa } from '../factories/mfa.factory';
 import { cookieValue, login, registerOwner } from '../factories/retailer.factory';
-import { ssoClient, ssoEnv, ssoSignIn, SSO_CALLBACK_ORIGIN, SSO_OTHER_REDIRECT, SSO_REDIRECT, startSignIn } from '../factories/sso.factory';
+import { claimVerifiedDomain, ssoClient, ssoEnv, ssoSignIn, SSO_CALLBACK_ORIGIN, SSO_OTHER_REDIRECT, SSO_REDIRECT, startSignIn } from '../factories/sso.factory';
+import { DnsStandIn } from '../support/dns-stand-in';
 import { DEFAULT_TENANT, MICROSOFT_ORIGIN, OidcStandIn, routeFetch, startProviders } from '../support/oidc-provider';
 import { startInstance, TestInstance } from '../support/test-app';
 
@@ -19,13 +20,16 @@ const sha256b64url = (v: string) => createHash('sha256').update(v).digest('base6
 
 let providers: Record<'google' | 'microsoft' | 'okta', OidcStandIn>;
 let unroute: () => void;
+// Where the instance looks up the TXT records that prove a JIT domain.
+let dns: DnsStandIn;
 let a: TestInstance;
 let db: DataSource;
 
 beforeAll(async () => {
   providers = await startProviders();
   unroute = routeFetch({ [MICROSOFT_ORIGIN]: providers.microsoft.base });
-  a = await startInstance({ env: ssoEnv(providers, { RATE_LIMIT_REGISTER_IP: '1000/1h', RATE_LIMIT_LOGIN_IP: '1000/15m', RATE_LIMIT_MFA_IP: '1000/15m' }) });
+  dns = await DnsStandIn.start();
+  a = await startInstance({ env: ssoEnv(providers, { RATE_LIMIT_REGISTER_IP: '1000/1h', RATE_LIMIT_LOGIN_IP: '1000/15m', RATE_LIMIT_MFA_IP: '1000/15m', ...dns.env() }) });
   db = a.app.get<DataSource>(getDataSourceToken());
 });
 
@@ -33,6 +37,7 @@ afterAll(async () => {
   await a?.close();
   unroute?.();
   await Promise.all(Object.values(providers ?? {}).map((p) => p.stop()));
+  await dns?.stop();
 });
 
 const sessionsOf = async (userId: string): Promise<Array<{ auth_method: string }>> => db.query(`SELECT auth_method FROM sessions WHERE user_id = $1 ORDER BY created_at`, [userId]);
@@ -143,11 +148,11 @@ describe('Microsoft multi-tenant issuer', () => {
 });
 
 describe('just-in-time provisioning', () => {
-  it("creates a member with the domain's role on first sign-in when the retailer turned it on", async () => {
+  it("creates a member with the domain's role on first sign-in when the retailer turned it on (and proved the domain)", async () => {
     const owner = await registerOwner(a);
     const ownerToken = (await login(a, owner.email)).token;
     const domain = uniqueDomain('jit');
-    await putSsoSettings(ownerToken, { trustProviderMfa: false, jitDomains: [{ domain, role: 'analyst' }] });
+    await claimVerifiedDomain(a, dns, ownerToken, domain, 'analyst');
 
     const email = `new.person@${domain}`;
     const outcome = await ssoSignIn(a, providers.google, 'google', { sub: 'g-new-person', email: email.toUpperCase(), email_verified: true, name: 'New Person' });
@@ -185,7 +190,7 @@ describe('just-in-time provisioning', () => {
     const owner = await registerOwner(a);
     const ownerToken = (await login(a, owner.email)).token;
     const domain = uniqueDomain('off');
-    await putSsoSettings(ownerToken, { trustProviderMfa: false, jitDomains: [{ domain, role: 'viewer' }] });
+    await claimVerifiedDomain(a, dns, ownerToken, domain);
     await putSsoSettings(ownerToken, { trustProviderMfa: false, jitDomains: [] });
     const outcome = await ssoSignIn(a, providers.google, 'google', { email: `late@${domain}`, email_verified: true });
     expect(outcome.fragment.error).toBe('FORBIDDEN');

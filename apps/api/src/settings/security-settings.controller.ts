@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Put, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { requestContext, type HttpRequest } from '@app/common/http';
 import { RetailerAuth } from '../retailer/retailer-auth.decorator';
@@ -35,7 +35,7 @@ export class SecuritySettingsController {
 
   @Get('sso')
   @RequirePermission('settings', 'read')
-  @ApiOperation({ summary: "The retailer's SSO settings: {trustProviderMfa, jitDomains: [{domain, role}]}" })
+  @ApiOperation({ summary: "The retailer's SSO settings: {trustProviderMfa, jitDomains: [{domain, role, status, verifiedAt, verification: {type, name, value}}]}" })
   getSso(@CurrentPrincipal() principal: RetailerPrincipal) {
     return this.sso.get(principal);
   }
@@ -47,5 +47,15 @@ export class SecuritySettingsController {
   @ApiOperation({ summary: 'Replace the SSO settings: trust the provider MFA, and the email domains (with their role) whose people get an account on first SSO sign-in' })
   putSso(@CurrentPrincipal() principal: RetailerPrincipal, @Body() dto: UpdateSsoSettingsDto, @Req() req: HttpRequest) {
     return this.sso.update(principal, dto, requestContext(req));
+  }
+
+  // Proving a domain turns on account creation for its people: a credential decision too.
+  @Post('sso/domains/:domain/verify')
+  @HttpCode(200)
+  @RequirePermission('settings', 'write')
+  @CredentialRoute()
+  @ApiOperation({ summary: 'Verify a just-in-time domain: looks up the TXT record at _retail-auth.<domain>; 400 when it is not (yet) published, 409 when another account verified the domain, 503 when DNS cannot answer' })
+  verifySsoDomain(@CurrentPrincipal() principal: RetailerPrincipal, @Param('domain') domain: string, @Req() req: HttpRequest) {
+    return this.sso.verify(principal, domain, requestContext(req));
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, IsNull, Not } from 'typeorm';
 import { ErrorCode } from '@app/common/errors';
 import type { RequestContext } from '@app/common/http';
 import { isUniqueViolation, Retailer, SsoDomain, User } from '@app/database';
@@ -18,8 +18,8 @@ export interface SsoMember {
 /**
  * Who an SSO identity is here: the member with that (verified) email, whatever retailer it
  * belongs to; otherwise, when a retailer turned on just-in-time provisioning for the email's
- * domain, a new member of that retailer with the domain's role; otherwise nobody (403 FORBIDDEN).
- * No account is ever created without such a domain.
+ * domain and proved it owns it (DNS TXT record), a new member of that retailer with the domain's
+ * role; otherwise nobody (403 FORBIDDEN). No account is ever created without such a domain.
  */
 @Injectable()
 export class SsoMembersService {
@@ -34,7 +34,8 @@ export class SsoMembersService {
     if (existing) return { user: this.assertActive(existing, identity), provisioned: false };
 
     const domain = emailDomain(identity.email);
-    const claim = await this.dataSource.getRepository(SsoDomain).findOne({ where: { domain }, relations: { retailer: true } });
+    // Only a verified claim (one per domain at most): a pending one is anybody's to make.
+    const claim = await this.dataSource.getRepository(SsoDomain).findOne({ where: { domain, verifiedAt: Not(IsNull()) }, relations: { retailer: true } });
     if (!claim?.retailer) {
       throw new SsoRefusal(ErrorCode.FORBIDDEN, 'no_member', `There is no account for ${identity.email}. Ask your administrator to invite you.`, identity);
     }

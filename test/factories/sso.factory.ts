@@ -40,9 +40,13 @@ export interface StartedSignIn {
   setCookies: string[];
 }
 
-/** GET /auth/sso/:provider/start as a browser; fails the test unless it is a 302 with the cookie. */
-export async function startSignIn(instance: TestInstance, provider: string, redirect = SSO_REDIRECT): Promise<StartedSignIn> {
-  const res = await request(instance.http).get(`/api/v1/auth/sso/${provider}/start`).query({ redirect });
+/**
+ * GET /auth/sso/:provider/start as a browser (holding `browserCookie` from earlier starts, if
+ * given); fails the test unless it is a 302 with the cookie.
+ */
+export async function startSignIn(instance: TestInstance, provider: string, redirect = SSO_REDIRECT, browserCookie?: string): Promise<StartedSignIn> {
+  const req = request(instance.http).get(`/api/v1/auth/sso/${provider}/start`).query({ redirect });
+  const res = await (browserCookie ? req.set('Cookie', `sso_browser=${browserCookie}`) : req);
   expect({ status: res.status, error: res.body?.error }).toEqual({ status: 302, error: undefined });
   const setCookies = [res.headers['set-cookie'] ?? []].flat() as string[];
   const authorizeUrl = new URL(res.headers.location as string);

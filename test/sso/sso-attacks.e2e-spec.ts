@@ -117,6 +117,37 @@ describe('state', () => {
     expect(await sessionCount(member.userId)).toBe(before + 1);
   });
 
+  it('lets sign-ins started in several tabs each finish, and keeps the secrets of the five newest', async () => {
+    // One browser: each start is sent the cookie the previous one left.
+    let jar: string | undefined;
+    const tabs = [];
+    for (let i = 0; i < 6; i++) {
+      const tab = await startSignIn(a, 'google', SSO_REDIRECT, jar);
+      jar = tab.browserCookie;
+      tabs.push(tab);
+    }
+    expect(jar!.split('~')).toHaveLength(5);
+    const before = await sessionCount(member.userId);
+
+    // The second tab finishes first, then the last: each with the cookie as the browser holds it.
+    providers.google.nextSignIn({ email: member.email, email_verified: true });
+    const second = await callback(a, await approveAtProvider(tabs[1].authorizeUrl), jar);
+    expect(landingOf(second)).toEqual({ landing: SSO_REDIRECT, fragment: {} });
+    jar = cookieValue([second.headers['set-cookie'] ?? []].flat() as string[], 'sso_browser');
+    expect(jar!.split('~')).toHaveLength(4); // its own entry spent, the others kept
+    providers.google.nextSignIn({ email: member.email, email_verified: true });
+    const last = await callback(a, await approveAtProvider(tabs[5].authorizeUrl), jar);
+    expect(landingOf(last)).toEqual({ landing: SSO_REDIRECT, fragment: {} });
+    expect(await sessionCount(member.userId)).toBe(before + 2);
+
+    // The first tab's secret was dropped by the sixth start: its callback is another browser's.
+    providers.google.nextSignIn({ email: member.email, email_verified: true });
+    const oldest = await callback(a, await approveAtProvider(tabs[0].authorizeUrl), jar);
+    expectJsonError(oldest, 401, 'TOKEN_INVALID');
+    expect((await failureRow(oldest)).metadata.detail).toBe('state_other_browser');
+    expect(await sessionCount(member.userId)).toBe(before + 2);
+  });
+
   it('refuses a replayed state (401 TOKEN_INVALID): one sign-in, one session', async () => {
     const first = await ssoSignIn(a, providers.okta, 'okta', { email: member.email, email_verified: true });
     expect(first.fragment).toEqual({});

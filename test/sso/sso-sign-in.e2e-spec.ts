@@ -74,7 +74,8 @@ describe('SSO start', () => {
     const cookie = started.setCookies.find((c) => c.startsWith('sso_browser='))!;
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Lax/i);
-    expect(cookie).toContain('Path=/api/v1/auth/sso/google/callback');
+    expect(cookie).toContain('Path=/api/v1/auth/sso/google;'); // its start and callback only
+    expect(started.browserCookie).toMatch(/^[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/); // one entry: the state's tag and the secret
     // COOKIE_SECURE=false in the suites; with the default the cookie is Secure.
     expect(cookie).not.toMatch(/Secure/i);
 
@@ -82,7 +83,8 @@ describe('SSO start', () => {
     const [row] = await db.query(`SELECT * FROM one_time_tokens WHERE token_hash = $1`, [createHash('sha256').update(started.state).digest('hex')]);
     expect(row).toMatchObject({ purpose: 'sso_state', used_at: null });
     expect(row.metadata).toMatchObject({ provider: 'google', redirect: SSO_REDIRECT, nonce: url.searchParams.get('nonce'), verifier: expect.stringMatching(/^v1\./) });
-    expect(row.metadata.browser).toBe(createHash('sha256').update(started.browserCookie).digest('hex'));
+    expect(started.browserCookie.slice(0, 16)).toBe(createHash('sha256').update(started.state).digest('hex').slice(0, 16));
+    expect(row.metadata.browser).toBe(createHash('sha256').update(started.browserCookie.slice(17)).digest('hex'));
     expect(JSON.stringify(row)).not.toContain(started.state);
     const ttlMs = new Date(row.expires_at).getTime() - Date.now();
     expect(ttlMs).toBeGreaterThan(9 * 60_000);

@@ -15,7 +15,7 @@ export class SsoController {
   @ApiQuery({ name: 'redirect', required: true, description: 'Where to return after the sign-in: exactly one of SSO_ALLOWED_REDIRECTS' })
   @ApiOperation({ summary: "302 to the provider (authorization code with PKCE S256, state and nonce bound to this browser); providers google, microsoft, okta and any configured by SSO_PROVIDERS" })
   async start(@Param('provider') provider: string, @Query('redirect') target: unknown, @Req() req: HttpRequest, @Res() res: HttpResponse) {
-    const location = await this.sso.start(provider, target, res, requestContext(req));
+    const location = await this.sso.start(provider, target, req, res, requestContext(req));
     setHeader(res, 'Cache-Control', 'no-store');
     redirect(res, location);
   }

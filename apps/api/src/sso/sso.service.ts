@@ -74,7 +74,7 @@ export class SsoService {
   }
 
   /** GET /auth/sso/:provider/start → the provider's authorization URL (the caller answers 302). */
-  async start(name: string, redirect: unknown, res: HttpResponse, ctx: RequestContext): Promise<string> {
+  async start(name: string, redirect: unknown, req: HttpRequest, res: HttpResponse, ctx: RequestContext): Promise<string> {
     try {
       // Each start stores a state row: bounded per address before anything is written.
       await this.limits.consume('ssoStartPerIp', ctx.ip);
@@ -95,7 +95,7 @@ export class SsoService {
       const verifier = oidc.randomPKCECodeVerifier();
       const challenge = await oidc.calculatePKCECodeChallenge(verifier);
       const ttlMs = this.config.sso.stateTtlMs;
-      const browser = this.browser.bind(res, provider.name, ttlMs);
+      const browser = this.browser.bind(req, res, provider.name, state, ttlMs);
       const pending: PendingSignIn = { provider: provider.name, redirect, nonce, verifier: this.sealVerifier(state, verifier), browser };
       await this.oneTime.issue('sso_state', { ttlMs, metadata: { ...pending } }, undefined, state);
       await this.audit.record({ event: 'sso_login_started', actorType: 'anonymous', status: 'success', metadata: { method: 'sso', provider: provider.name, redirect } }, ctx);
@@ -127,7 +127,7 @@ export class SsoService {
     try {
       provider = this.clients.provider(name);
       ({ pending, state } = await this.spendState(provider.name, query, req));
-      this.browser.clear(res, provider.name);
+      this.browser.release(req, res, provider.name, state, this.config.sso.stateTtlMs);
     } catch (err) {
       throw await this.refused(err, name, 'callback', ctx);
     }
@@ -203,7 +203,7 @@ export class SsoService {
     }
     const pending = pendingOf(row);
     if (!pending || pending.provider !== provider) throw new SsoRefusal(ErrorCode.TOKEN_INVALID, 'state_other_provider', 'This sign-in was started with another provider; start again.');
-    if (!this.browser.matches(req, provider, pending.browser)) {
+    if (!this.browser.matches(req, provider, state, pending.browser)) {
       throw new SsoRefusal(ErrorCode.TOKEN_INVALID, 'state_other_browser', 'This sign-in was started in another browser; start again here.');
     }
     await this.oneTime.consume('sso_state', state).catch(() => {

@@ -9,6 +9,8 @@
  *   BENCH_REDIS_URL     redis://127.0.0.1:6379
  *   BENCH_DURATION      10 (seconds per run)      BENCH_REPEATS  3
  *   BENCH_ONLY          comma-separated scenario names to run (guards,login,refresh,revocation,memory,adapter)
+ *   BENCH_SERVICE_ENV   extra service variables for an experiment, JSON: '{"PASSWORD_HASH_THREADS":"1"}'
+ *   BENCH_NODE_ARGS     extra runtime flags of the service for an experiment: '--min-semi-space-size=16'
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';

@@ -75,7 +75,9 @@ export class Instance {
     if (await portAnswers(port)) throw new Error(`port ${port} is already taken (a service left over from an earlier run?)`);
     mkdirSync(join(ROOT, 'bench', 'logs'), { recursive: true });
     const log = createWriteStream(join(ROOT, 'bench', 'logs', `${name}.log`));
-    const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, ...nodeArgs, MAIN], {
+    // Extra runtime flags for an experiment, e.g. BENCH_NODE_ARGS='--max-semi-space-size=64'.
+    const extraArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+    const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, ...extraArgs, ...nodeArgs, MAIN], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',

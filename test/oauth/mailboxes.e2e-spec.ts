@@ -27,6 +27,8 @@ const G_ID = 'mbx-google-client.apps.googleusercontent.com';
 const G_SECRET = 'mbx-google-secret-0123456789abcdef';
 const CALLBACK_ORIGIN = 'http://api.test';
 const DASHBOARD = 'http://dashboard.test/app/settings/mailboxes';
+/** The other page of OAUTH_DASHBOARD_REDIRECTS a connect may ask to come back to. */
+const ONBOARDING = 'http://dashboard.test/app/onboarding?step=mailbox';
 const sha256Hex = (v: string) => createHash('sha256').update(v).digest('hex');
 
 let microsoft: MicrosoftStandIn;
@@ -134,6 +136,7 @@ beforeAll(async () => {
       ...google.env,
       OAUTH_CALLBACK_BASE_URL: CALLBACK_ORIGIN,
       OAUTH_DASHBOARD_URL: DASHBOARD,
+      OAUTH_DASHBOARD_REDIRECTS: `${DASHBOARD},${ONBOARDING}`,
       OAUTH_HTTP_TIMEOUT: '1s',
     },
   });
@@ -444,6 +447,53 @@ describe('mailboxes across accounts and roles', () => {
   it('a callback never redirects anywhere but the configured dashboard', async () => {
     const res = await request(a.http).get('/api/v1/oauth/google/callback').query({ state: 'x', code: 'y', redirect: 'https://evil.example/', redirect_uri: 'https://evil.example/', returnTo: 'https://evil.example/' });
     expect(outcome(res)).toEqual({ mailbox: 'google', status: 'error', code: 'TOKEN_INVALID', reason: 'not_started_in_this_browser' });
+  });
+});
+
+describe('where a link returns (?redirect= on connect)', () => {
+  /** The page a callback sent the browser to, and the outcome in its query. */
+  const landing = (res: Response) => {
+    expect(res.status).toBe(302);
+    const target = new URL(res.headers.location);
+    const { mailbox, status, code, reason, connectionId } = Object.fromEntries(target.searchParams);
+    for (const name of ['mailbox', 'status', 'code', 'reason', 'connectionId']) target.searchParams.delete(name);
+    return { page: target.toString(), mailbox, status, code, reason, linked: Boolean(connectionId) };
+  };
+  const connectTo = (provider: Provider, token: string, redirect: string | string[]) =>
+    request(a.http).get(`/api/v1/oauth/${provider}/connect`).query({ redirect }).set('Authorization', `Bearer ${token}`);
+
+  it.each(['microsoft', 'google'] as const)('%s: back to the allowlisted page connect asked for, linked or refused after the state is spent', async (provider) => {
+    const owner = await signedInOwner();
+    standIn(provider).user = newMailboxUser();
+    const res = await connectTo(provider, owner.token, ONBOARDING);
+    expect({ status: res.status, error: res.body?.error }).toEqual({ status: 200, error: undefined });
+    const cookie = setCookie(res, `mailbox_oauth_${provider}`)!.split(';')[0];
+    const location = await standIn(provider).approve(res.body.data.authorizeUrl as string);
+    expect(landing(await arrive(location, cookie))).toEqual({ page: ONBOARDING, mailbox: provider, status: 'connected', code: undefined, reason: undefined, linked: true });
+
+    const declined = await connectTo(provider, owner.token, ONBOARDING);
+    const denied = new URL(`${CALLBACK_ORIGIN}/api/v1/oauth/${provider}/callback`);
+    denied.searchParams.set('error', 'access_denied');
+    denied.searchParams.set('state', new URL(declined.body.data.authorizeUrl as string).searchParams.get('state')!);
+    const refused = await arrive(denied, setCookie(declined, `mailbox_oauth_${provider}`)!.split(';')[0]);
+    expect(landing(refused)).toMatchObject({ page: ONBOARDING, status: 'error', code: 'FORBIDDEN', reason: 'access_denied' });
+
+    // Before a state is proven nothing it says is believed: the default page.
+    const replayed = await arrive(location, cookie);
+    expect(landing(replayed)).toMatchObject({ page: DASHBOARD, status: 'error', code: 'TOKEN_INVALID' });
+  });
+
+  it('refuses any other redirect before leaving for the provider (400 VALIDATION_FAILED): no state, no cookie', async () => {
+    const owner = await signedInOwner();
+    const statesBefore = (await db.query(`SELECT count(*)::int AS n FROM one_time_tokens WHERE purpose = 'oauth_state'`))[0].n;
+    for (const redirect of ['https://evil.example/app/settings/mailboxes', `${DASHBOARD}/../../evil`, `${DASHBOARD}?x=1`, DASHBOARD.toUpperCase(), `${DASHBOARD}#x`, '', [DASHBOARD, ONBOARDING]]) {
+      for (const provider of ['microsoft', 'google'] as const) {
+        const res = await connectTo(provider, owner.token, redirect);
+        expect({ status: res.status, code: res.body?.error?.code, field: res.body?.error?.details?.[0]?.field }).toEqual({ status: 400, code: 'VALIDATION_FAILED', field: 'redirect' });
+        expect(setCookie(res, `mailbox_oauth_${provider}`)).toBeUndefined();
+      }
+    }
+    expect((await db.query(`SELECT count(*)::int AS n FROM one_time_tokens WHERE purpose = 'oauth_state'`))[0].n).toBe(statesBefore);
   });
 });
 

@@ -30,6 +30,7 @@ describe('oauth configuration', () => {
     expect(oauth).toEqual({
       callbackBaseUrl: 'https://app.example.com',
       dashboardUrl: 'https://app.example.com',
+      dashboardRedirects: ['https://app.example.com'],
       stateTtlMs: 600_000,
       httpTimeoutMs: 10_000,
       shopify: { apiKey: undefined, apiSecret: undefined, adminBaseUrlTemplate: 'https://{shop}/admin', apiVersion: '2026-07', hmacToleranceMs: 90_000 },
@@ -62,6 +63,7 @@ describe('oauth configuration', () => {
       BIGCOMMERCE_TOKEN_URL: 'http://127.0.0.1:9998/oauth2/token',
       OAUTH_CALLBACK_BASE_URL: 'https://api.example.com/',
       OAUTH_DASHBOARD_URL: 'https://dash.example.com/home',
+      OAUTH_DASHBOARD_REDIRECTS: 'https://dash.example.com/home, https://dash.example.com/settings/mailboxes?tab=mail',
       OAUTH_STATE_TTL: '5m',
       OAUTH_HTTP_TIMEOUT: '3s',
       WOOCOMMERCE_APP_NAME: 'Acme',
@@ -81,6 +83,7 @@ describe('oauth configuration', () => {
     expect(oauth).toEqual({
       callbackBaseUrl: 'https://api.example.com',
       dashboardUrl: 'https://dash.example.com/home',
+      dashboardRedirects: ['https://dash.example.com/home', 'https://dash.example.com/settings/mailboxes?tab=mail'],
       stateTtlMs: 300_000,
       httpTimeoutMs: 3000,
       shopify: { apiKey: 'k', apiSecret: 's', adminBaseUrlTemplate: 'http://127.0.0.1:9999/{shop}/admin', apiVersion: '2026-10', hmacToleranceMs: 120_000 },
@@ -122,5 +125,8 @@ describe('oauth configuration', () => {
     expect(refusal({ MICROSOFT_AUTHORITY: 'http://login.example/common' })).toContain('MICROSOFT_AUTHORITY');
     expect(refusal({ NODE_ENV: 'development', MICROSOFT_AUTHORITY: 'http://127.0.0.1:9443/tenant' })).toContain('MSAL accepts no other authority');
     expect(refusal({ GOOGLE_TOKEN_URL: 'http://oauth2.example/token' })).toContain('GOOGLE_TOKEN_URL');
+    expect(refusal({ OAUTH_DASHBOARD_REDIRECTS: 'https://dash.example.com/a, /relative' })).toContain('OAUTH_DASHBOARD_REDIRECTS');
+    expect(refusal({ OAUTH_DASHBOARD_REDIRECTS: 'https://dash.example.com/a#frag' })).toContain('without a fragment');
+    expect(refusal({ OAUTH_DASHBOARD_REDIRECTS: 'http://dash.example.com/a' })).toContain('https URLs in production');
   });
 });

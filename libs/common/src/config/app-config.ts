@@ -120,6 +120,11 @@ export interface OAuthConfig {
   callbackBaseUrl: string;
   /** Where a browser lands after an install or connect (the merchant dashboard). */
   dashboardUrl: string;
+  /**
+   * Exact URLs a mailbox link may return to, chosen with `?redirect=` on connect
+   * (OAUTH_DASHBOARD_REDIRECTS, default OAUTH_DASHBOARD_URL alone). See docs/mailboxes.md.
+   */
+  dashboardRedirects: string[];
   /** Lifetime of a Shopify `state` (single use, stored hashed). */
   stateTtlMs: number;
   /** Every call to a provider (token exchange, revoke, shop details) is abandoned after this. */
@@ -242,28 +247,36 @@ function loadSsoConfig(env: Env, isProduction: boolean): SsoConfig {
       mfaAcrValues: (read(env, `${prefix}_MFA_ACR_VALUES`) ?? SSO_DEFAULT_MFA_ACR_VALUES[name] ?? PAPE_MULTI_FACTOR).split(/[\s,]+/).filter(Boolean),
     };
   }
-  const allowedRedirects = list(env, 'SSO_ALLOWED_REDIRECTS');
-  for (const entry of allowedRedirects) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(entry);
-    } catch {
-      parsed = undefined;
-    }
-    // The sign-in's outcome is appended as a fragment, so an entry may not carry one of its own.
-    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.hash || entry.includes('#')) {
-      throw new ConfigError('SSO_ALLOWED_REDIRECTS', `has "${redactUrl(entry)}", which is not an absolute http(s) URL without a fragment`);
-    }
-    if (isProduction && parsed.protocol !== 'https:') throw new ConfigError('SSO_ALLOWED_REDIRECTS', 'must list https URLs in production');
-  }
   return {
-    allowedRedirects,
+    allowedRedirects: redirectAllowlist(env, 'SSO_ALLOWED_REDIRECTS', isProduction),
     providers,
     stateTtlMs: durationMs(env, 'SSO_STATE_TTL', '10m'),
     clockToleranceSec: Math.round(durationMs(env, 'SSO_CLOCK_TOLERANCE', '30s') / 1000),
     allowInsecureIssuers,
     domainVerification: { dnsServers: list(env, 'SSO_DNS_SERVERS'), timeoutMs: durationMs(env, 'SSO_DNS_TIMEOUT', '5s') },
   };
+}
+
+/**
+ * Exact URLs a browser may be sent back to (a comma-separated list): absolute http(s) URLs (https
+ * in production) without a fragment, since the outcome may be appended as one.
+ */
+function redirectAllowlist(env: Env, name: string, isProduction: boolean, fallback: string[] = []): string[] {
+  if (read(env, name) === undefined) return fallback;
+  const entries = list(env, name);
+  for (const entry of entries) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(entry);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.hash || entry.includes('#')) {
+      throw new ConfigError(name, `has "${redactUrl(entry)}", which is not an absolute http(s) URL without a fragment`);
+    }
+    if (isProduction && parsed.protocol !== 'https:') throw new ConfigError(name, 'must list https URLs in production');
+  }
+  return entries;
 }
 
 /** Both halves of a provider credential, or neither (one alone is a configuration mistake). */
@@ -306,9 +319,11 @@ function loadOAuthConfig(env: Env, publicBaseUrl: string, isProduction: boolean)
   const scopes = (name: string, fallback: string) => (read(env, name) ?? fallback).split(/[\s,]+/).filter(Boolean);
   const apiVersion = read(env, 'SHOPIFY_API_VERSION') ?? '2026-07';
   if (!/^\d{4}-\d{2}$|^unstable$/.test(apiVersion)) throw new ConfigError('SHOPIFY_API_VERSION', `must look like 2026-07 (got "${apiVersion}")`);
+  const dashboardUrl = (url(env, 'OAUTH_DASHBOARD_URL') ?? publicBaseUrl).replace(/\/+$/, '');
   return {
     callbackBaseUrl: (url(env, 'OAUTH_CALLBACK_BASE_URL') ?? publicBaseUrl).replace(/\/+$/, ''),
-    dashboardUrl: (url(env, 'OAUTH_DASHBOARD_URL') ?? publicBaseUrl).replace(/\/+$/, ''),
+    dashboardUrl,
+    dashboardRedirects: redirectAllowlist(env, 'OAUTH_DASHBOARD_REDIRECTS', isProduction, [dashboardUrl]),
     stateTtlMs: durationMs(env, 'OAUTH_STATE_TTL', '10m'),
     httpTimeoutMs: durationMs(env, 'OAUTH_HTTP_TIMEOUT', '10s'),
     shopify: {

@@ -1,5 +1,5 @@
-import { Controller, Get, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Query, Req, Res } from '@nestjs/common';
+import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Public } from '@app/common/auth';
 import { redirect, requestContext, setHeader, type HttpRequest, type HttpResponse } from '@app/common/http';
 import { CredentialRoute } from '../../retailer/impersonation.guard';
@@ -10,6 +10,11 @@ import { MailboxesService } from './mailboxes.service';
 
 const CONNECT_SUMMARY = (name: string) =>
   `→ {authorizeUrl, expiresAt}: link a ${name} mailbox to the signed-in retailer (offline access, PKCE, single-use state; sets the browser-binding cookie, so call it with credentials)`;
+const REDIRECT_QUERY = {
+  name: 'redirect',
+  required: false,
+  description: 'The dashboard page the link returns to: exactly one of OAUTH_DASHBOARD_REDIRECTS (default OAUTH_DASHBOARD_URL)',
+};
 const CALLBACK_SUMMARY = (name: string) =>
   `${name} returns the browser here: checks the browser binding and state, redeems the code, stores the tokens encrypted, 302 to the dashboard with the outcome`;
 
@@ -27,16 +32,18 @@ export class MailboxesController {
   @RequirePermission('settings', 'write')
   @CredentialRoute()
   @ApiOperation({ summary: CONNECT_SUMMARY('Microsoft (Outlook)') })
-  connectMicrosoft(@CurrentPrincipal() principal: RetailerPrincipal, @Res({ passthrough: true }) res: HttpResponse) {
-    return this.mailboxes.connect('microsoft', principal, res);
+  @ApiQuery(REDIRECT_QUERY)
+  connectMicrosoft(@CurrentPrincipal() principal: RetailerPrincipal, @Query('redirect') redirect: unknown, @Res({ passthrough: true }) res: HttpResponse) {
+    return this.mailboxes.connect('microsoft', principal, redirect, res);
   }
 
   @Get('google/connect')
   @RequirePermission('settings', 'write')
   @CredentialRoute()
   @ApiOperation({ summary: CONNECT_SUMMARY('Google (Gmail)') })
-  connectGoogle(@CurrentPrincipal() principal: RetailerPrincipal, @Res({ passthrough: true }) res: HttpResponse) {
-    return this.mailboxes.connect('google', principal, res);
+  @ApiQuery(REDIRECT_QUERY)
+  connectGoogle(@CurrentPrincipal() principal: RetailerPrincipal, @Query('redirect') redirect: unknown, @Res({ passthrough: true }) res: HttpResponse) {
+    return this.mailboxes.connect('google', principal, redirect, res);
   }
 
   @Get('microsoft/callback')

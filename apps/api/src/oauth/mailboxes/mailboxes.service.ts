@@ -39,6 +39,14 @@ class LinkRefused extends Error {
   }
 }
 
+/** Who a callback claims to link for (audit rows of refusals), and where the browser goes back. */
+interface LinkAttempt {
+  retailerId: string | null;
+  userId: string | null;
+  /** OAUTH_DASHBOARD_URL until the spent state names the page its connect asked for. */
+  redirect: string;
+}
+
 const refuse = (code: ErrorCode, reason: string, message?: string) => new LinkRefused(new ApiError(code, message), reason);
 
 /** The reason word of a provider call's failure. */
@@ -53,8 +61,8 @@ function providerReason(err: ApiError): string {
  * handing out its access tokens. The dashboard asks `connect` for the provider's authorize URL;
  * the browser goes there and comes back to `callback`, which checks the browser binding and the
  * single-use state before the code is redeemed, stores the tokens sealed, and sends the browser
- * back to OAUTH_DASHBOARD_URL (never to a URL taken from the request) with the outcome in the
- * query. Every refused callback is audit-logged (`oauth_connect_failed`). See docs/mailboxes.md.
+ * back to the allowlisted page connect was asked for (OAUTH_DASHBOARD_REDIRECTS; by default
+ * OAUTH_DASHBOARD_URL; never a URL taken from the callback) with the outcome in the query. Every refused callback is audit-logged (`oauth_connect_failed`). See docs/mailboxes.md.
  */
 @Injectable()
 export class MailboxesService {
@@ -84,16 +92,17 @@ export class MailboxesService {
    * hashed, single use, OAUTH_STATE_TTL, bound to the retailer and user) and a PKCE pair whose
    * verifier goes only into this browser's sealed cookie.
    */
-  async connect(provider: MailboxProvider, principal: RetailerPrincipal, res: HttpResponse): Promise<{ authorizeUrl: string; expiresAt: string }> {
+  async connect(provider: MailboxProvider, principal: RetailerPrincipal, redirect: unknown, res: HttpResponse): Promise<{ authorizeUrl: string; expiresAt: string }> {
     const client = this.client(provider);
     client.assertConfigured();
+    const back = this.returnTo(redirect);
     const ttlMs = this.config.oauth.stateTtlMs;
     const state = randomToken(32);
     const pkce = await client.generatePkce();
     // Built first: for Microsoft it reads the authority's metadata, and a provider that cannot be
     // reached leaves no state row behind.
     const authorizeUrl = await client.authorizeUrl(state, pkce);
-    await this.oneTime.issue('oauth_state', { ttlMs, retailerId: principal.retailerId, userId: principal.userId, metadata: { provider, purpose: 'mailbox' } }, undefined, state);
+    await this.oneTime.issue('oauth_state', { ttlMs, retailerId: principal.retailerId, userId: principal.userId, metadata: { provider, purpose: 'mailbox', redirect: back } }, undefined, state);
     this.stateCookie.set(res, provider, { state, verifier: pkce.verifier }, ttlMs);
     return { authorizeUrl, expiresAt: new Date(Date.now() + ttlMs).toISOString() };
   }
@@ -106,15 +115,15 @@ export class MailboxesService {
   async callback(provider: MailboxProvider, req: HttpRequest, res: HttpResponse, ctx: RequestContext): Promise<string> {
     const client = this.client(provider);
     client.assertConfigured();
-    const attempt: { retailerId: string | null; userId: string | null } = { retailerId: null, userId: null };
+    const attempt: LinkAttempt = { retailerId: null, userId: null, redirect: this.config.oauth.dashboardUrl };
     try {
       const connection = await this.link(provider, client, req, res, ctx, attempt);
-      return this.dashboardUrl(provider, { status: 'connected', connectionId: connection.id });
+      return this.dashboardUrl(attempt.redirect, provider, { status: 'connected', connectionId: connection.id });
     } catch (err) {
       const refusal = err instanceof LinkRefused ? err : err instanceof ApiError ? new LinkRefused(err, providerReason(err)) : null;
       if (!refusal) throw err;
       await this.recordRefusal(provider, refusal, attempt, req, ctx);
-      return this.dashboardUrl(provider, { status: 'error', code: refusal.error.code, reason: refusal.reason });
+      return this.dashboardUrl(attempt.redirect, provider, { status: 'error', code: refusal.error.code, reason: refusal.reason });
     }
   }
 
@@ -124,7 +133,7 @@ export class MailboxesService {
     req: HttpRequest,
     res: HttpResponse,
     ctx: RequestContext,
-    attempt: { retailerId: string | null; userId: string | null },
+    attempt: LinkAttempt,
   ): Promise<OAuthConnection> {
     const query = (req.query ?? {}) as Record<string, unknown>;
     const state = query.state;
@@ -158,6 +167,9 @@ export class MailboxesService {
     const retailerId = pending.retailerId;
     attempt.retailerId = retailerId;
     attempt.userId = pending.userId;
+    // The page the dashboard asked for at connect, while the allowlist still has it.
+    const asked = pending.metadata?.redirect;
+    if (typeof asked === 'string' && this.config.oauth.dashboardRedirects.includes(asked)) attempt.redirect = asked;
 
     if (nonEmptyString(query.error, 200)) {
       // The merchant declined at the provider (or it refused the request): nothing to redeem.
@@ -223,9 +235,19 @@ export class MailboxesService {
     );
   }
 
-  /** OAUTH_DASHBOARD_URL with the outcome: the only place a callback sends a browser. */
-  private dashboardUrl(provider: MailboxProvider, outcome: Record<string, string>): string {
-    const target = new URL(this.config.oauth.dashboardUrl);
+  /**
+   * Where the link returns: connect's `?redirect=`, exactly one of OAUTH_DASHBOARD_REDIRECTS, or
+   * OAUTH_DASHBOARD_URL without one. Anything else is refused before the provider is asked.
+   */
+  private returnTo(redirect: unknown): string {
+    if (redirect === undefined) return this.config.oauth.dashboardUrl;
+    if (typeof redirect === 'string' && this.config.oauth.dashboardRedirects.includes(redirect)) return redirect;
+    throw ApiError.validation([{ field: 'redirect', message: 'redirect must be exactly one of the URLs in OAUTH_DASHBOARD_REDIRECTS' }], 'The redirect is not one this server may return to.');
+  }
+
+  /** An allowlisted dashboard page with the outcome: the only places a callback sends a browser. */
+  private dashboardUrl(page: string, provider: MailboxProvider, outcome: Record<string, string>): string {
+    const target = new URL(page);
     target.searchParams.set('mailbox', provider);
     for (const [name, value] of Object.entries(outcome)) target.searchParams.set(name, value);
     return target.toString();

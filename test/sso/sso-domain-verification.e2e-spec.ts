@@ -8,6 +8,7 @@ import { claimVerifiedDomain, putSsoSettings, ssoEnv, ssoSignIn, SSO_REDIRECT, v
 import { DnsStandIn } from '../support/dns-stand-in';
 import { expectError } from '../support/expectations';
 import { OidcStandIn, startProviders } from '../support/oidc-provider';
+import { isolatedLimits, startInstance } from '../support/test-app';
 import { MailingInstance, startWithMailbox } from '../support/with-mailbox';
 
 /**
@@ -348,5 +349,31 @@ describe('existing members', () => {
     expect(cookieValue(outcome.cookies, 'retailer_access_token')).toEqual(expect.any(String));
     const [user] = await db.query(`SELECT retailer_id FROM users WHERE email = $1`, [other.email]);
     expect(user.retailer_id).toBe(other.retailerId);
+  });
+});
+
+describe('the verify rate limit', () => {
+  it('limits verifications per address (429 TOO_MANY_ATTEMPTS with Retry-After) before asking DNS', async () => {
+    const b = await startInstance({ env: isolatedLimits(ssoEnv(providers, { ...dns.env(), RATE_LIMIT_SSO_VERIFY_IP: '2/1m' })) });
+    try {
+      const registered = await registerOwner(b);
+      const token = (await login(b, registered.email)).token;
+      const domain = uniqueDomain('limited');
+      const data = await putSsoSettings(b, token, { trustProviderMfa: false, jitDomains: [{ domain, role: 'viewer' }] });
+      const record = data.jitDomains[0].verification;
+      expectError(await verifySsoDomain(b, token, domain), 400, 'VALIDATION_FAILED');
+      expectError(await verifySsoDomain(b, token, domain), 400, 'VALIDATION_FAILED');
+      const asked = dns.questions.filter((q) => q.startsWith(record.name)).length;
+
+      dns.publishTxt(record.name, record.value);
+      const limited = await verifySsoDomain(b, token, domain);
+      expectError(limited, 429, 'TOO_MANY_ATTEMPTS');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+      expect(dns.questions.filter((q) => q.startsWith(record.name)).length).toBe(asked); // DNS was not asked
+      expect(await claims(domain)).toEqual([{ retailer_id: registered.retailerId, verified: false }]);
+    } finally {
+      await b.close();
+    }
   });
 });

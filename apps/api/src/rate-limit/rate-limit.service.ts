@@ -40,6 +40,7 @@ const BUCKET_PREFIX: Record<RateLimitBucket, string> = {
   portalExchangePerIp: 'rl:portal:ip',
   oauthInstallPerIp: 'rl:oauth-install:ip',
   ssoStartPerIp: 'rl:sso-start:ip',
+  ssoVerifyPerIp: 'rl:sso-verify:ip',
 };
 
 /** The table created by the RetailerSessions migration, in the library's own layout. */

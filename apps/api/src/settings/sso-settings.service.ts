@@ -9,6 +9,7 @@ import type { RequestContext } from '@app/common/http';
 import { APP_LOGGER, AppLogger } from '@app/common/logging';
 import { isUniqueViolation, Retailer, SsoDomain } from '@app/database';
 import { AuditService } from '../audit/audit.service';
+import { RateLimitService } from '../rate-limit/rate-limit.service';
 import type { RetailerPrincipal } from '../retailer/retailer-principal';
 import { RoleResolver } from '../roles/role-resolver';
 import { UpdateSsoSettingsDto } from './dto/update-sso-settings.dto';
@@ -62,6 +63,7 @@ export class SsoSettingsService {
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(APP_LOGGER) private readonly logger: AppLogger,
+    private readonly limits: RateLimitService,
   ) {
     this.verifier = new SsoDomainVerifier(config.sso.domainVerification);
   }
@@ -137,6 +139,8 @@ export class SsoSettingsService {
     if (claim.verifiedAt) return this.get(principal);
     // Before asking DNS: the index would refuse the claim anyway.
     if (await domains.existsBy({ domain, retailerId: Not(principal.retailerId), verifiedAt: Not(IsNull()) })) throw this.claimed([domain]);
+    // Each check from here is a DNS lookup on the caller's behalf.
+    await this.limits.consume('ssoVerifyPerIp', ctx.ip);
 
     const record = verificationRecord(domain, claim.verificationToken);
     let lookup: RecordLookup;

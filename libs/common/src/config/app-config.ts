@@ -105,6 +105,8 @@ export interface AppConfig {
     oauthInstallPerIp: RateLimitRule;
     /** GET /auth/sso/:provider/start: each one stores a state row (RATE_LIMIT_SSO_START_IP, default 30/1m). */
     ssoStartPerIp: RateLimitRule;
+    /** POST /settings/security/sso/domains/:domain/verify: each one is a DNS lookup (RATE_LIMIT_SSO_VERIFY_IP, default 10/1m). */
+    ssoVerifyPerIp: RateLimitRule;
   };
   mail: { smtpUrl?: string; from: string; pollIntervalMs: number };
   /** SSO sign-in over OpenID Connect (`/auth/sso/:provider/*`): see docs/sso.md. */
@@ -519,6 +521,7 @@ export function loadAppConfig(env: Env = process.env): AppConfig {
       portalExchangePerIp: rate(env, 'RATE_LIMIT_PORTAL_EXCHANGE_IP', '60/1m'),
       oauthInstallPerIp: rate(env, 'RATE_LIMIT_OAUTH_INSTALL_IP', '30/1m'),
       ssoStartPerIp: rate(env, 'RATE_LIMIT_SSO_START_IP', '30/1m'),
+      ssoVerifyPerIp: rate(env, 'RATE_LIMIT_SSO_VERIFY_IP', '10/1m'),
     },
     mail: {
       smtpUrl,

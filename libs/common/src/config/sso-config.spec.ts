@@ -31,6 +31,7 @@ describe('SSO configuration', () => {
     expect(sso.providers.microsoft).toMatchObject({ issuer: 'https://login.microsoftonline.com/organizations/v2.0', verifiedEmailClaims: ['email_verified', 'xms_edov'] });
     expect(sso.allowedRedirects).toEqual([]);
     expect(rateLimits.ssoStartPerIp).toEqual({ points: 30, durationMs: 60_000 });
+    expect(rateLimits.ssoVerifyPerIp).toEqual({ points: 10, durationMs: 60_000 });
   });
 
   it('reads the allowed redirects and the verified-email claims of a provider', () => {

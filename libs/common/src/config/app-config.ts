@@ -16,6 +16,7 @@ import {
   trustProxy,
   TrustProxy,
   url,
+  words,
 } from './env-parsers';
 
 /** The token types of the platform, each with its own signing secret. */
@@ -244,9 +245,9 @@ function loadSsoConfig(env: Env, isProduction: boolean): SsoConfig {
       issuer: providerUrl(env, `${prefix}_ISSUER`, issuerRaw, isProduction),
       clientId: id,
       clientSecret: secret,
-      scopes: (read(env, `${prefix}_SCOPES`) ?? 'openid email profile').split(/[\s,]+/).filter(Boolean),
-      verifiedEmailClaims: (read(env, `${prefix}_VERIFIED_EMAIL_CLAIMS`) ?? SSO_DEFAULT_VERIFIED_EMAIL_CLAIMS[name] ?? 'email_verified').split(/[\s,]+/).filter(Boolean),
-      mfaAcrValues: (read(env, `${prefix}_MFA_ACR_VALUES`) ?? SSO_DEFAULT_MFA_ACR_VALUES[name] ?? PAPE_MULTI_FACTOR).split(/[\s,]+/).filter(Boolean),
+      scopes: words(env, `${prefix}_SCOPES`, 'openid email profile'),
+      verifiedEmailClaims: words(env, `${prefix}_VERIFIED_EMAIL_CLAIMS`, SSO_DEFAULT_VERIFIED_EMAIL_CLAIMS[name] ?? 'email_verified'),
+      mfaAcrValues: words(env, `${prefix}_MFA_ACR_VALUES`, SSO_DEFAULT_MFA_ACR_VALUES[name] ?? PAPE_MULTI_FACTOR),
     };
   }
   return {
@@ -318,7 +319,6 @@ function loadOAuthConfig(env: Env, publicBaseUrl: string, isProduction: boolean)
   const bigcommerce = credentialPair(env, 'BIGCOMMERCE_CLIENT_ID', 'BIGCOMMERCE_CLIENT_SECRET');
   const microsoft = credentialPair(env, 'MICROSOFT_CLIENT_ID', 'MICROSOFT_CLIENT_SECRET');
   const google = credentialPair(env, 'GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET');
-  const scopes = (name: string, fallback: string) => (read(env, name) ?? fallback).split(/[\s,]+/).filter(Boolean);
   const apiVersion = read(env, 'SHOPIFY_API_VERSION') ?? '2026-07';
   if (!/^\d{4}-\d{2}$|^unstable$/.test(apiVersion)) throw new ConfigError('SHOPIFY_API_VERSION', `must look like 2026-07 (got "${apiVersion}")`);
   const dashboardUrl = (url(env, 'OAUTH_DASHBOARD_URL') ?? publicBaseUrl).replace(/\/+$/, '');
@@ -348,7 +348,7 @@ function loadOAuthConfig(env: Env, publicBaseUrl: string, isProduction: boolean)
       clientId: microsoft.id,
       clientSecret: microsoft.secret,
       authority: msalAuthority(env, isProduction),
-      scopes: scopes('MICROSOFT_MAIL_SCOPES', 'https://graph.microsoft.com/Mail.Send'),
+      scopes: words(env, 'MICROSOFT_MAIL_SCOPES', 'https://graph.microsoft.com/Mail.Send'),
     },
     google: {
       clientId: google.id,
@@ -357,7 +357,7 @@ function loadOAuthConfig(env: Env, publicBaseUrl: string, isProduction: boolean)
       tokenUrl: providerUrl(env, 'GOOGLE_TOKEN_URL', 'https://oauth2.googleapis.com/token', isProduction),
       revokeUrl: providerUrl(env, 'GOOGLE_REVOKE_URL', 'https://oauth2.googleapis.com/revoke', isProduction),
       userinfoUrl: providerUrl(env, 'GOOGLE_USERINFO_URL', 'https://openidconnect.googleapis.com/v1/userinfo', isProduction),
-      scopes: scopes('GOOGLE_MAIL_SCOPES', 'openid email https://www.googleapis.com/auth/gmail.send'),
+      scopes: words(env, 'GOOGLE_MAIL_SCOPES', 'openid email https://www.googleapis.com/auth/gmail.send'),
     },
   };
 }

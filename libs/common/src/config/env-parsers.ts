@@ -60,6 +60,11 @@ export function list(env: Env, name: string): string[] {
     .filter(Boolean);
 }
 
+/** A space- or comma-separated list of words (scopes, claim names); `fallback` when unset. */
+export function words(env: Env, name: string, fallback: string): string[] {
+  return (read(env, name) ?? fallback).split(/[\s,]+/).filter(Boolean);
+}
+
 export function url(env: Env, name: string, fallback?: string): string | undefined {
   const raw = read(env, name) ?? fallback;
   if (raw === undefined) return undefined;

@@ -62,7 +62,8 @@ function providerReason(err: ApiError): string {
  * the browser goes there and comes back to `callback`, which checks the browser binding and the
  * single-use state before the code is redeemed, stores the tokens sealed, and sends the browser
  * back to the allowlisted page connect was asked for (OAUTH_DASHBOARD_REDIRECTS; by default
- * OAUTH_DASHBOARD_URL; never a URL taken from the callback) with the outcome in the query. Every refused callback is audit-logged (`oauth_connect_failed`). See docs/mailboxes.md.
+ * OAUTH_DASHBOARD_URL; never a URL taken from the callback) with the outcome in the query. Every
+ * refused callback is audit-logged (`oauth_connect_failed`). See docs/mailboxes.md.
  */
 @Injectable()
 export class MailboxesService {

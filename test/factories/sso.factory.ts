@@ -18,8 +18,6 @@ export function ssoEnv(providers: Record<'google' | 'microsoft' | 'okta', OidcSt
     SSO_ALLOW_INSECURE_ISSUERS: 'true',
     OAUTH_CALLBACK_BASE_URL: SSO_CALLBACK_ORIGIN,
     OAUTH_HTTP_TIMEOUT: '1s',
-    // The suites verify many domains from 127.0.0.1; the limit itself has a test of its own.
-    RATE_LIMIT_SSO_VERIFY_IP: '1000/1m',
     SSO_GOOGLE_ISSUER: providers.google.issuerUrl,
     SSO_OKTA_ISSUER: providers.okta.issuerUrl,
     // Microsoft keeps its default issuer (https://login.microsoftonline.com/organizations/v2.0),

@@ -6,7 +6,7 @@ import { ADMIN_SUITE_ENV, impersonate, signedInAdmin } from '../factories/admin.
 import { cookieValue, login, registerOwner, RegisteredOwner, STRONG_PASSWORD, uniqueEmail } from '../factories/retailer.factory';
 import { claimVerifiedDomain, putSsoSettings, ssoEnv, ssoSignIn, SSO_REDIRECT, verifySsoDomain } from '../factories/sso.factory';
 import { DnsStandIn } from '../support/dns-stand-in';
-import { expectError } from '../support/expectations';
+import { expectError, expectWorks } from '../support/expectations';
 import { OidcStandIn, startProviders } from '../support/oidc-provider';
 import { isolatedLimits, startInstance } from '../support/test-app';
 import { MailingInstance, startWithMailbox } from '../support/with-mailbox';
@@ -246,6 +246,11 @@ describe('verifying a JIT domain', () => {
     expectError(late, 409, 'CONFLICT');
     expect(late.body.error.message).toContain(domain);
     expect(await shown(second.token, domain)).toMatchObject({ status: 'pending', verifiedAt: null });
+    // The claim that lost stays listed (pending, provisioning nobody) and the retailer can still
+    // save its other settings; it is only listing the domain anew that is refused.
+    const saved = await putSso(second.token, [{ domain, role: 'viewer' }], true);
+    expect({ status: saved.status, trust: saved.body.data?.trustProviderMfa }).toEqual({ status: 200, trust: true });
+    expect(await shown(second.token, domain)).toMatchObject({ role: 'viewer', status: 'pending' });
     expect(await claims(domain)).toEqual([
       { retailer_id: first.retailerId, verified: true },
       { retailer_id: second.retailerId, verified: false },
@@ -258,6 +263,10 @@ describe('verifying a JIT domain', () => {
     expectError(put, 409, 'CONFLICT');
     expect(put.body.error.message).toContain(domain);
     expect(await shown(third.token, domain)).toBeUndefined();
+    // Nor listed again by the retailer whose claim lost, once it dropped it.
+    expectWorks(await putSso(second.token, []));
+    expectError(await putSso(second.token, [{ domain, role: 'viewer' }]), 409, 'CONFLICT');
+    expect(await claims(domain)).toEqual([{ retailer_id: first.retailerId, verified: true }]);
   });
 
   it('two retailers verifying at once: exactly one holds the domain, the other gets 409 CONFLICT', async () => {

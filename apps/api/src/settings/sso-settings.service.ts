@@ -77,8 +77,8 @@ export class SsoSettingsService {
 
   /**
    * Replaces both settings. Every bad entry is named in one 400 (malformed or webmail domain,
-   * repeated domain, `owner` or unknown role); a domain another retailer has verified is 409
-   * CONFLICT. A domain kept from the previous list keeps its state and token (a new role only);
+   * repeated domain, `owner` or unknown role); a newly listed domain another retailer has
+   * verified is 409 CONFLICT. A domain kept from the previous list keeps its state and token (a new role only);
    * a new one is pending with a fresh token, so removing and listing it again means proving it again.
    */
   async update(principal: RetailerPrincipal, dto: UpdateSsoSettingsDto, ctx: RequestContext): Promise<SsoSettingsView> {
@@ -90,11 +90,15 @@ export class SsoSettingsService {
       const current = await retailers.findOne({ where: { id: principal.retailerId }, lock: { mode: 'pessimistic_write' } });
       if (!current) throw new ApiError(ErrorCode.NOT_FOUND, 'No such retailer.');
       const names = entries.map((e) => e.domain);
-      // Pending claims of others do not stand in the way: only the retailer that proves a domain holds it.
-      const taken = names.length ? await domains.find({ where: { domain: In(names), retailerId: Not(principal.retailerId), verifiedAt: Not(IsNull()) } }) : [];
-      if (taken.length) throw this.claimed(taken.map((t) => t.domain));
       const before = await domains.find({ where: { retailerId: principal.retailerId }, order: { domain: 'ASC' } });
       const kept = new Map(before.map((d) => [d.domain, d]));
+      // A domain newly listed must not be one another retailer has proven; pending claims of
+      // others do not stand in the way. A claim already listed stays as it is even when another
+      // retailer has since proven the domain: it can never be verified (verify answers 409), it
+      // provisions nobody, and the retailer can still save its other settings.
+      const fresh = names.filter((name) => !kept.has(name));
+      const taken = fresh.length ? await domains.find({ where: { domain: In(fresh), retailerId: Not(principal.retailerId), verifiedAt: Not(IsNull()) } }) : [];
+      if (taken.length) throw this.claimed(taken.map((t) => t.domain));
       const dropped = before.filter((d) => !names.includes(d.domain)).map((d) => d.domain);
       if (dropped.length) await domains.delete({ retailerId: principal.retailerId, domain: In(dropped) });
       const added = entries.filter((e) => !kept.has(e.domain));

@@ -2,7 +2,6 @@ import request, { Response } from 'supertest';
 import type { DnsStandIn } from '../support/dns-stand-in';
 import type { OidcStandIn, ProviderIdentity, SignInPlan } from '../support/oidc-provider';
 import type { TestInstance } from '../support/test-app';
-import { cookieValue } from './retailer.factory';
 
 /** Where the dashboard wants to land after an SSO sign-in (in SSO_ALLOWED_REDIRECTS of the SSO suites). */
 export const SSO_REDIRECT = 'http://dashboard.test/sso/done';
@@ -35,22 +34,24 @@ export interface StartedSignIn {
   /** The provider's authorize URL the browser is sent to. */
   authorizeUrl: URL;
   state: string;
-  /** The value of the HttpOnly `sso_browser` cookie. */
+  /** The sign-in's HttpOnly binding cookie, `sso_browser_<tag>=<value>`, as a Cookie header sends it. */
   browserCookie: string;
   setCookies: string[];
 }
 
 /**
- * GET /auth/sso/:provider/start as a browser (holding `browserCookie` from earlier starts, if
- * given); fails the test unless it is a 302 with the cookie.
+ * GET /auth/sso/:provider/start as a browser (sending `cookieHeader`, the cookies of earlier
+ * starts, if given); fails the test unless it is a 302 with the sign-in's cookie.
  */
-export async function startSignIn(instance: TestInstance, provider: string, redirect = SSO_REDIRECT, browserCookie?: string): Promise<StartedSignIn> {
+export async function startSignIn(instance: TestInstance, provider: string, redirect = SSO_REDIRECT, cookieHeader?: string): Promise<StartedSignIn> {
   const req = request(instance.http).get(`/api/v1/auth/sso/${provider}/start`).query({ redirect });
-  const res = await (browserCookie ? req.set('Cookie', `sso_browser=${browserCookie}`) : req);
+  const res = await (cookieHeader ? req.set('Cookie', cookieHeader) : req);
   expect({ status: res.status, error: res.body?.error }).toEqual({ status: 302, error: undefined });
   const setCookies = [res.headers['set-cookie'] ?? []].flat() as string[];
   const authorizeUrl = new URL(res.headers.location as string);
-  return { res, authorizeUrl, state: authorizeUrl.searchParams.get('state')!, browserCookie: cookieValue(setCookies, 'sso_browser')!, setCookies };
+  const binding = setCookies.find((c) => /^sso_browser_[0-9a-f]{16}=[^;]/.test(c));
+  expect(binding).toBeDefined();
+  return { res, authorizeUrl, state: authorizeUrl.searchParams.get('state')!, browserCookie: binding!.split(';')[0], setCookies };
 }
 
 /** The user signs in at the provider: the callback path (with code and state) it sends the browser back to. */
@@ -62,10 +63,10 @@ export async function approveAtProvider(authorizeUrl: URL): Promise<string> {
   return `${back.pathname}${back.search}`;
 }
 
-/** GET the callback as the browser holding `browserCookie` (none: a browser without it). */
-export function callback(instance: TestInstance, path: string, browserCookie?: string): Promise<Response> {
+/** GET the callback as a browser sending `cookieHeader` (a sign-in's `browserCookie`, several joined by `; `, or none). */
+export function callback(instance: TestInstance, path: string, cookieHeader?: string): Promise<Response> {
   const req = request(instance.http).get(path);
-  return browserCookie ? req.set('Cookie', `sso_browser=${browserCookie}`) : req;
+  return cookieHeader ? req.set('Cookie', cookieHeader) : req;
 }
 
 export interface SignInOutcome {

@@ -117,35 +117,59 @@ describe('state', () => {
     expect(await sessionCount(member.userId)).toBe(before + 1);
   });
 
-  it('lets sign-ins started in several tabs each finish, and keeps the secrets of the five newest', async () => {
-    // One browser: each start is sent the cookie the previous one left.
-    let jar: string | undefined;
+  it('lets sign-ins started in several tabs each finish, and keeps the cookies of the five newest', async () => {
+    // One browser's cookies for the provider's routes (its SSO bindings), kept as a browser keeps them.
+    const jar = new Map<string, string>();
+    const keep = (res: Response) => {
+      for (const line of [res.headers['set-cookie'] ?? []].flat() as string[]) {
+        const [pair] = line.split(';');
+        const name = pair.slice(0, pair.indexOf('='));
+        if (!name.startsWith('sso_browser_')) continue; // the session cookies live on other paths
+        if (/Expires=Thu, 01 Jan 1970/.test(line)) jar.delete(name);
+        else jar.set(name, pair.slice(name.length + 1));
+      }
+    };
+    const header = () => [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
     const tabs = [];
     for (let i = 0; i < 6; i++) {
-      const tab = await startSignIn(a, 'google', SSO_REDIRECT, jar);
-      jar = tab.browserCookie;
+      const tab = await startSignIn(a, 'google', SSO_REDIRECT, jar.size ? header() : undefined);
+      keep(tab.res);
       tabs.push(tab);
     }
-    expect(jar!.split('~')).toHaveLength(5);
+    expect([...jar.keys()]).toEqual(tabs.slice(1).map((t) => t.browserCookie.split('=')[0])); // the first tab's was dropped
     const before = await sessionCount(member.userId);
 
-    // The second tab finishes first, then the last: each with the cookie as the browser holds it.
+    // The second tab finishes first, then the last: each answer touches its own cookie only.
     providers.google.nextSignIn({ email: member.email, email_verified: true });
-    const second = await callback(a, await approveAtProvider(tabs[1].authorizeUrl), jar);
+    const second = await callback(a, await approveAtProvider(tabs[1].authorizeUrl), header());
     expect(landingOf(second)).toEqual({ landing: SSO_REDIRECT, fragment: {} });
-    jar = cookieValue([second.headers['set-cookie'] ?? []].flat() as string[], 'sso_browser');
-    expect(jar!.split('~')).toHaveLength(4); // its own entry spent, the others kept
+    keep(second);
+    expect(jar.size).toBe(4);
     providers.google.nextSignIn({ email: member.email, email_verified: true });
-    const last = await callback(a, await approveAtProvider(tabs[5].authorizeUrl), jar);
+    const last = await callback(a, await approveAtProvider(tabs[5].authorizeUrl), header());
     expect(landingOf(last)).toEqual({ landing: SSO_REDIRECT, fragment: {} });
+    keep(last);
     expect(await sessionCount(member.userId)).toBe(before + 2);
 
-    // The first tab's secret was dropped by the sixth start: its callback is another browser's.
+    // The first tab's cookie was dropped by the sixth start: its callback is another browser's.
     providers.google.nextSignIn({ email: member.email, email_verified: true });
-    const oldest = await callback(a, await approveAtProvider(tabs[0].authorizeUrl), jar);
+    const oldest = await callback(a, await approveAtProvider(tabs[0].authorizeUrl), header());
     expectJsonError(oldest, 401, 'TOKEN_INVALID');
     expect((await failureRow(oldest)).metadata.detail).toBe('state_other_browser');
     expect(await sessionCount(member.userId)).toBe(before + 2);
+
+    // Tabs racing: a start and another tab's callback at once, each sent the same cookies.
+    const third = tabs[2];
+    const [raced] = await Promise.all([
+      (async () => {
+        providers.google.nextSignIn({ email: member.email, email_verified: true });
+        return callback(a, await approveAtProvider(third.authorizeUrl), header());
+      })(),
+      startSignIn(a, 'google', SSO_REDIRECT, header()).then((tab) => keep(tab.res)),
+    ]);
+    expect(landingOf(raced)).toEqual({ landing: SSO_REDIRECT, fragment: {} });
+    keep(raced);
+    expect(jar.size).toBe(3); // tabs 3 and 4 (5 and 2 finished), plus the new one
   });
 
   it('refuses a replayed state (401 TOKEN_INVALID): one sign-in, one session', async () => {

@@ -1,11 +1,8 @@
 import { randomToken, safeEqual, sha256Hex } from '@app/common/crypto';
 import { FlowCookie, type HttpRequest, type HttpResponse } from '@app/common/http';
 
-export const SSO_BROWSER_COOKIE = 'sso_browser';
-
-export function ssoCallbackPath(provider: string): string {
-  return `${ssoProviderPath(provider)}/callback`;
-}
+/** Each sign-in's cookie is this prefix and a tag of its state: `sso_browser_<16 hex>`. */
+export const SSO_BROWSER_COOKIE = 'sso_browser_';
 
 /** Sign-ins one browser may have under way with one provider at once (tabs); the oldest goes first. */
 export const SSO_BROWSER_MAX_PENDING = 5;
@@ -15,14 +12,15 @@ export function ssoProviderPath(provider: string): string {
   return `/api/v1/auth/sso/${provider}`;
 }
 
-/** Which sign-in an entry belongs to: a short hash of its state (the state itself travels in URLs). */
-const tagOf = (state: string): string => sha256Hex(state).slice(0, 16);
-const ENTRY = /^([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
-
-interface Entry {
-  tag: string;
-  secret: string;
+export function ssoCallbackPath(provider: string): string {
+  return `${ssoProviderPath(provider)}/callback`;
 }
+
+/** Which sign-in a cookie belongs to: a short hash of its state (the state itself travels in URLs). */
+const tagOf = (state: string): string => sha256Hex(state).slice(0, 16);
+const NAME = /^sso_browser_[0-9a-f]{16}$/;
+/** `<start time, base 36 ms>.<secret>`: the time orders a browser's sign-ins for the cap. */
+const VALUE = /^([0-9a-z]{1,11})\.([A-Za-z0-9_-]{43})$/;
 
 /**
  * Binds an SSO `state` to the browser that started the sign-in: a random secret in an HttpOnly
@@ -32,50 +30,50 @@ interface Entry {
  * refused, which is what stops login CSRF: an attacker cannot sign a victim into the attacker's
  * account.
  *
- * The cookie holds one secret per sign-in under way, keyed by a hash of its state, newest first
- * and at most SSO_BROWSER_MAX_PENDING: sign-ins started in several tabs each come back to their
- * own secret. A callback spends its entry and leaves the others.
+ * One cookie per sign-in, named after a hash of its state: sign-ins started in several tabs each
+ * come back to their own cookie, and no answer rewrites another sign-in's (tabs racing each other
+ * lose nothing). A start drops the oldest beyond SSO_BROWSER_MAX_PENDING, so a page that makes a
+ * browser start sign-ins over and over cannot grow its cookies without bound.
  */
 export class SsoBrowserCookie {
   constructor(private readonly secure: boolean) {}
 
-  private cookie(provider: string): FlowCookie {
-    return new FlowCookie(SSO_BROWSER_COOKIE, ssoProviderPath(provider), this.secure);
+  private cookie(provider: string, tag: string): FlowCookie {
+    return new FlowCookie(`${SSO_BROWSER_COOKIE}${tag}`, ssoProviderPath(provider), this.secure);
   }
 
-  /** Adds a binding for `state` to the browser's cookie and returns the hash to store with the state. */
+  /** Sets the binding cookie of `state` and returns the hash to store with the state. */
   bind(req: HttpRequest, res: HttpResponse, provider: string, state: string, ttlMs: number): string {
     const secret = randomToken(32);
-    const tag = tagOf(state);
-    const others = this.entries(req, provider).filter((e) => e.tag !== tag);
-    this.write(res, provider, [{ tag, secret }, ...others].slice(0, SSO_BROWSER_MAX_PENDING), ttlMs);
+    // Newest first. Browsers send cookies of one path oldest first, so the reversed order breaks
+    // ties between sign-ins started in the same millisecond (the sort is stable).
+    const older = this.pending(req)
+      .reverse()
+      .sort((a, b) => b.startedAt - a.startedAt)
+      .slice(SSO_BROWSER_MAX_PENDING - 1);
+    for (const { name } of older) new FlowCookie(name, ssoProviderPath(provider), this.secure).clear(res);
+    this.cookie(provider, tagOf(state)).set(res, `${Date.now().toString(36)}.${secret}`, ttlMs);
     return sha256Hex(secret);
   }
 
   /** True when this request carries the secret of `state` whose hash the state row holds (constant time). */
   matches(req: HttpRequest, provider: string, state: string, storedHash: unknown): boolean {
-    const tag = tagOf(state);
-    const entry = this.entries(req, provider).find((e) => e.tag === tag);
-    return entry !== undefined && typeof storedHash === 'string' && safeEqual(sha256Hex(entry.secret), storedHash);
+    const raw = this.cookie(provider, tagOf(state)).read(req, 64);
+    const secret = raw ? VALUE.exec(raw)?.[2] : undefined;
+    return secret !== undefined && typeof storedHash === 'string' && safeEqual(sha256Hex(secret), storedHash);
   }
 
-  /** Drops the binding of a spent `state`; the cookie goes when it was the last one. */
-  release(req: HttpRequest, res: HttpResponse, provider: string, state: string, ttlMs: number): void {
-    const tag = tagOf(state);
-    this.write(res, provider, this.entries(req, provider).filter((e) => e.tag !== tag), ttlMs);
+  /** Drops the cookie of a spent `state`; the browser's other sign-ins keep theirs. */
+  release(res: HttpResponse, provider: string, state: string): void {
+    this.cookie(provider, tagOf(state)).clear(res);
   }
 
-  private entries(req: HttpRequest, provider: string): Entry[] {
-    const raw = this.cookie(provider).read(req, SSO_BROWSER_MAX_PENDING * 61);
-    if (!raw) return [];
-    return raw.split('~').flatMap((part) => {
-      const m = ENTRY.exec(part);
-      return m ? [{ tag: m[1], secret: m[2] }] : [];
+  /** The sign-in cookies this request carries (only the provider's routes receive them). */
+  private pending(req: HttpRequest): Array<{ name: string; startedAt: number }> {
+    const cookies = (req.cookies ?? {}) as Record<string, unknown>;
+    return Object.entries(cookies).flatMap(([name, value]) => {
+      const m = NAME.test(name) && typeof value === 'string' ? VALUE.exec(value) : null;
+      return m ? [{ name, startedAt: parseInt(m[1], 36) }] : [];
     });
-  }
-
-  private write(res: HttpResponse, provider: string, entries: Entry[], ttlMs: number): void {
-    if (entries.length) this.cookie(provider).set(res, entries.map((e) => `${e.tag}.${e.secret}`).join('~'), ttlMs);
-    else this.cookie(provider).clear(res);
   }
 }

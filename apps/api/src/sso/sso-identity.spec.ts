@@ -52,7 +52,7 @@ describe('identityFromClaims', () => {
 describe('providerAssertsMfa', () => {
   const OKTA_MFA = ['urn:okta:loa:2fa:any'];
 
-  it('is true when amr holds mfa (Entra, RFC 8176)', () => {
+  it('is true when amr holds mfa (RFC 8176: Okta, Auth0, Keycloak)', () => {
     expect(providerAssertsMfa({ amr: ['pwd', 'mfa'] }, [])).toBe(true);
     expect(fromClaims({ sub: 's1', email: 'ana@shop.example', email_verified: true, amr: ['pwd', 'mfa'] }, ['email_verified'], []).providerMfa).toBe(true);
   });

@@ -39,8 +39,9 @@ export function identityFromClaims(claims: Record<string, unknown>, verifiedEmai
 /**
  * Whether the ID token proves a multi-factor sign-in at the provider: `amr` (RFC 8176) holds
  * `mfa`, or `acr` is one of the provider's multi-factor levels (SSO_<NAME>_MFA_ACR_VALUES).
- * A token that says neither proves nothing, whatever the provider's own policy may be: Google
- * never says it, Entra says `mfa` in `amr`, Okta uses `acr` levels such as `urn:okta:loa:2fa:any`.
+ * A token that says neither proves nothing, whatever the provider's own policy may be. Okta sends
+ * `amr` and `acr` levels such as `urn:okta:loa:2fa:any`; Google's ID tokens say neither, and nor
+ * do Entra's v2.0 ones (Microsoft sends `amr` in v1.0 tokens only).
  */
 export function providerAssertsMfa(claims: Record<string, unknown>, mfaAcrValues: string[]): boolean {
   if (Array.isArray(claims.amr) && claims.amr.includes('mfa')) return true;

@@ -127,7 +127,7 @@ export class SsoService {
     try {
       provider = this.clients.provider(name);
       ({ pending, state } = await this.spendState(provider.name, query, req));
-      this.browser.release(req, res, provider.name, state, this.config.sso.stateTtlMs);
+      this.browser.release(res, provider.name, state);
     } catch (err) {
       throw await this.refused(err, name, 'callback', ctx);
     }

@@ -223,7 +223,7 @@ const SSO_DEFAULT_VERIFIED_EMAIL_CLAIMS: Record<string, string> = { microsoft: '
 
 /** OpenID PAPE's multi-factor policy, which any provider may send as `acr`. */
 const PAPE_MULTI_FACTOR = 'http://schemas.openid.net/pape/policies/2007/06/multi-factor';
-/** `acr` values that mean MFA, by provider: Okta's two-factor and phishing-resistant levels. Entra says it in `amr`; Google says neither. */
+/** `acr` values that mean MFA, by provider: Okta's two-factor and phishing-resistant levels. Google's and Entra's v2.0 ID tokens say neither. */
 const SSO_DEFAULT_MFA_ACR_VALUES: Record<string, string> = { okta: `urn:okta:loa:2fa:any phr phrh ${PAPE_MULTI_FACTOR}` };
 
 function loadSsoConfig(env: Env, isProduction: boolean): SsoConfig {

@@ -16,8 +16,8 @@ export function ssoCallbackPath(provider: string): string {
   return `${ssoProviderPath(provider)}/callback`;
 }
 
-/** Which sign-in a cookie belongs to: a short hash of its state (the state itself travels in URLs). */
-const tagOf = (state: string): string => sha256Hex(state).slice(0, 16);
+/** A sign-in's cookie is named after a short hash of its state (the state itself travels in URLs). */
+const nameOf = (state: string): string => `${SSO_BROWSER_COOKIE}${sha256Hex(state).slice(0, 16)}`;
 const NAME = /^sso_browser_[0-9a-f]{16}$/;
 /** `<start time, base 36 ms>.<secret>`: the time orders a browser's sign-ins for the cap. */
 const VALUE = /^([0-9a-z]{1,11})\.([A-Za-z0-9_-]{43})$/;
@@ -38,8 +38,8 @@ const VALUE = /^([0-9a-z]{1,11})\.([A-Za-z0-9_-]{43})$/;
 export class SsoBrowserCookie {
   constructor(private readonly secure: boolean) {}
 
-  private cookie(provider: string, tag: string): FlowCookie {
-    return new FlowCookie(`${SSO_BROWSER_COOKIE}${tag}`, ssoProviderPath(provider), this.secure);
+  private cookie(provider: string, name: string): FlowCookie {
+    return new FlowCookie(name, ssoProviderPath(provider), this.secure);
   }
 
   /** Sets the binding cookie of `state` and returns the hash to store with the state. */
@@ -51,21 +51,21 @@ export class SsoBrowserCookie {
       .reverse()
       .sort((a, b) => b.startedAt - a.startedAt)
       .slice(SSO_BROWSER_MAX_PENDING - 1);
-    for (const { name } of older) new FlowCookie(name, ssoProviderPath(provider), this.secure).clear(res);
-    this.cookie(provider, tagOf(state)).set(res, `${Date.now().toString(36)}.${secret}`, ttlMs);
+    for (const { name } of older) this.cookie(provider, name).clear(res);
+    this.cookie(provider, nameOf(state)).set(res, `${Date.now().toString(36)}.${secret}`, ttlMs);
     return sha256Hex(secret);
   }
 
   /** True when this request carries the secret of `state` whose hash the state row holds (constant time). */
   matches(req: HttpRequest, provider: string, state: string, storedHash: unknown): boolean {
-    const raw = this.cookie(provider, tagOf(state)).read(req, 64);
+    const raw = this.cookie(provider, nameOf(state)).read(req, 64);
     const secret = raw ? VALUE.exec(raw)?.[2] : undefined;
     return secret !== undefined && typeof storedHash === 'string' && safeEqual(sha256Hex(secret), storedHash);
   }
 
   /** Drops the cookie of a spent `state`; the browser's other sign-ins keep theirs. */
   release(res: HttpResponse, provider: string, state: string): void {
-    this.cookie(provider, tagOf(state)).clear(res);
+    this.cookie(provider, nameOf(state)).clear(res);
   }
 
   /** The sign-in cookies this request carries (only the provider's routes receive them). */

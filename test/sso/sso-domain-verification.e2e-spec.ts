@@ -328,7 +328,7 @@ describe('verifying a JIT domain', () => {
     expect({ status: admin.status, state: admin.body.data?.jitDomains[0].status }).toEqual({ status: 200, state: 'verified' });
   });
 
-  it('needs a credential (401) and refuses an impersonating admin, even with full access (403 FORBIDDEN, audited)', async () => {
+  it('needs a retailer credential (401 without one or with an admin token) and refuses an impersonating admin, even with full access (403 FORBIDDEN, audited)', async () => {
     const acme = await owner();
     const domain = uniqueDomain('imp');
     const record = await listPending(acme, domain);
@@ -336,6 +336,8 @@ describe('verifying a JIT domain', () => {
     expectError(await request(http()).post(`/api/v1/settings/security/sso/domains/${domain}/verify`), 401, 'TOKEN_MISSING');
 
     const admin = await signedInAdmin(mailing.instance, mailing.mailbox, { fullAccess: true });
+    // Another token type (an admin's own) is not a retailer credential.
+    expectError(await verify(admin.token, domain), 401, 'TOKEN_INVALID');
     const impersonation = await impersonate(mailing.instance, admin.token, acme.retailerId);
     const res = await verify(impersonation.token, domain);
     expectError(res, 403, 'FORBIDDEN');
